@@ -1,0 +1,66 @@
+"""Platform-neutral domain records passed between ingest, storage and sinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators kept per feed for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One entry of a feed, normalised; ``key`` is stable across polls (guid -> link -> hash)."""
+
+    key: str
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed document; ``warning`` holds a bozo message when entries were still recovered."""
+
+    title: str | None
+    link: str | None
+    items: tuple[ParsedItem, ...]
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """A feed as the rest of the app sees it."""
+
+    id: int
+    url: str
+    title: str | None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    disabled_reason: str | None = None
+    next_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item seen for the first time, ready to be announced."""
+
+    id: int
+    feed_id: int
+    feed_title: str | None
+    feed_url: str
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    first_seen: datetime
+    extra: dict[str, object] = field(default_factory=dict)
