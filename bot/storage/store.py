@@ -1,0 +1,339 @@
+"""The storage interface the rest of newsbot uses; no SQL leaves this module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.core.errors import NewsbotError, NotFound
+from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
+from bot.storage.db import create_engine, migrate
+from bot.storage.tables import FeedRow, ItemRow
+
+
+class DuplicateFeed(NewsbotError):
+    """The feed URL is already watched."""
+
+
+class Store:
+    """Feeds and items on SQLite or PostgreSQL, behind one interface."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Create the engine and apply pending migrations."""
+        engine = create_engine(url)
+        try:
+            await migrate(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Release every connection."""
+        await self.engine.dispose()
+
+    # feeds
+
+    async def add_feed(self, url: str, now: datetime, title: str | None = None) -> FeedInfo:
+        """Watch a new URL; raises DuplicateFeed when it is already watched."""
+        async with self._sessions.begin() as session:
+            row = FeedRow(url=url, title=title, created_at=now, next_poll_at=now)
+            session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                raise DuplicateFeed(f"{url} is already watched") from exc
+            return _feed_info(row)
+
+    async def list_feeds(self) -> list[FeedInfo]:
+        """Every feed, oldest first."""
+        async with self._sessions() as session:
+            rows = await session.scalars(select(FeedRow).order_by(FeedRow.id))
+            return [_feed_info(row) for row in rows]
+
+    async def feed_count(self) -> int:
+        """How many feeds exist (to know whether defaults must be loaded)."""
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count(FeedRow.id))) or 0)
+
+    async def get_feed(self, feed_id: int) -> FeedInfo:
+        """One feed by id; raises NotFound."""
+        async with self._sessions() as session:
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
+            return _feed_info(row)
+
+    async def remove_feed(self, feed_id: int) -> FeedInfo:
+        """Stop watching a feed and forget its items; raises NotFound."""
+        async with self._sessions.begin() as session:
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
+            info = _feed_info(row)
+            await session.execute(delete(ItemRow).where(ItemRow.feed_id == feed_id))
+            await session.delete(row)
+            return info
+
+    async def pollable_feeds(self, now: datetime, *, due_only: bool) -> list[FeedInfo]:
+        """Enabled feeds; with ``due_only`` those whose next poll time has come.
+
+        Without ``due_only`` (one manual cycle) feeds still waiting out a failure backoff or a
+        Retry-After are left alone, so ``run --once`` stays polite too.
+        """
+        query = select(FeedRow).where(FeedRow.disabled_reason.is_(None))
+        if due_only:
+            query = query.where((FeedRow.next_poll_at.is_(None)) | (FeedRow.next_poll_at <= now))
+        else:
+            query = query.where(
+                (FeedRow.consecutive_failures == 0)
+                | (FeedRow.next_poll_at.is_(None))
+                | (FeedRow.next_poll_at <= now)
+            )
+        async with self._sessions() as session:
+            rows = await session.scalars(query.order_by(FeedRow.id))
+            return [_feed_info(row) for row in rows]
+
+    async def validators(self, feed_id: int) -> Validators:
+        """The stored ETag / Last-Modified of a feed."""
+        async with self._sessions() as session:
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                raise NotFound(f"no feed with id {feed_id}")
+            return Validators(etag=row.etag, last_modified=row.last_modified)
+
+    async def record_success(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_poll_at: datetime,
+        validators: Validators,
+        title: str | None = None,
+        new_url: str | None = None,
+    ) -> None:
+        """A poll worked (200 or 304): reset failures, keep validators, maybe adopt a 301."""
+        values: dict[str, object] = {
+            "etag": validators.etag,
+            "last_modified": validators.last_modified,
+            "last_polled_at": now,
+            "last_success_at": now,
+            "next_poll_at": next_poll_at,
+            "consecutive_failures": 0,
+            "last_error": None,
+        }
+        if title:
+            values["title"] = title[:500]
+        async with self._sessions.begin() as session:
+            await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
+        if new_url is not None:
+            try:
+                async with self._sessions.begin() as session:
+                    await session.execute(
+                        update(FeedRow).where(FeedRow.id == feed_id).values(url=new_url)
+                    )
+            except IntegrityError:
+                # Another feed already has the target URL: keep ours rather than merge blindly.
+                pass
+
+    async def record_failure(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        error: str,
+        next_poll_at: datetime,
+        max_failures: int,
+    ) -> FeedInfo:
+        """A poll failed: count it, schedule the retry, disable at the threshold (once)."""
+        async with self._sessions.begin() as session:
+            row = await session.get(FeedRow, feed_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"no feed with id {feed_id}")
+            row.consecutive_failures += 1
+            row.last_error = error[:1000]
+            row.last_polled_at = now
+            row.next_poll_at = next_poll_at
+            if row.consecutive_failures >= max_failures and row.disabled_reason is None:
+                row.disabled_reason = (
+                    f"disabled after {row.consecutive_failures} consecutive failures; "
+                    f"last error: {error}"
+                )[:1000]
+            return _feed_info(row)
+
+    async def enable_feed(self, feed_id: int, now: datetime) -> FeedInfo:
+        """Re-enable a disabled feed and poll it at once."""
+        async with self._sessions.begin() as session:
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
+            row.disabled_reason = None
+            row.consecutive_failures = 0
+            row.next_poll_at = now
+            return _feed_info(row)
+
+    # items
+
+    async def store_items(
+        self, feed_id: int, items: Sequence[ParsedItem], now: datetime, *, announce_first: int
+    ) -> list[NewItem]:
+        """Insert the items never seen before and return those to announce.
+
+        An item counts as seen when its key or its link is already stored for the feed, so a
+        changed GUID with the same link, or a re-emitted old item, is not new. The first poll
+        of a feed records everything and announces only the ``announce_first`` newest.
+        """
+        async with self._sessions.begin() as session:
+            feed = await session.get(FeedRow, feed_id, with_for_update=True)
+            if feed is None:
+                raise NotFound(f"no feed with id {feed_id}")
+            fresh = await _unseen(session, feed_id, items)
+            first_poll = not feed.seeded
+            feed.seeded = True
+            if not fresh:
+                return []
+            announce = set(range(len(fresh))) if not first_poll else set(range(announce_first))
+            rows = [
+                {
+                    "feed_id": feed_id,
+                    "key": item.key,
+                    "link": item.link,
+                    "title": item.title,
+                    "summary": item.summary,
+                    "published": item.published,
+                    "first_seen": now,
+                    "pending": index in announce,
+                }
+                for index, item in enumerate(fresh)
+            ]
+            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            statement = (
+                insert(ItemRow)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+                .returning(ItemRow.id, ItemRow.key, ItemRow.pending)
+            )
+            inserted = (await session.execute(statement)).all()
+            pending_keys = {key: item_id for item_id, key, pending in inserted if pending}
+            return [
+                _new_item(pending_keys[item.key], feed, item, now)
+                for item in fresh
+                if item.key in pending_keys
+            ]
+
+    async def pending_items(self, limit: int = 500) -> list[NewItem]:
+        """Items stored but not yet announced (e.g. the bot stopped in between)."""
+        query = (
+            select(ItemRow, FeedRow)
+            .join(FeedRow, FeedRow.id == ItemRow.feed_id)
+            .where(ItemRow.pending.is_(True))
+            .order_by(ItemRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+            return [_new_item_from_row(item, feed) for item, feed in rows]
+
+    async def mark_announced(self, item_ids: Sequence[int]) -> None:
+        """Record that these items reached the sinks."""
+        if not item_ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ItemRow).where(ItemRow.id.in_(list(item_ids))).values(pending=False)
+            )
+
+    async def item_count(self, feed_id: int | None = None) -> int:
+        """How many items are stored, overall or for one feed."""
+        query = select(func.count(ItemRow.id))
+        if feed_id is not None:
+            query = query.where(ItemRow.feed_id == feed_id)
+        async with self._sessions() as session:
+            return int(await session.scalar(query) or 0)
+
+
+async def _unseen(
+    session: AsyncSession, feed_id: int, items: Sequence[ParsedItem]
+) -> list[ParsedItem]:
+    """The items whose key and link are both unknown for the feed, first occurrence only."""
+    keys = {item.key for item in items}
+    links = {item.link for item in items if item.link}
+    known_keys: set[str] = set()
+    known_links: set[str | None] = set()
+    for chunk in _chunks(sorted(keys), 500):
+        known_keys.update(
+            await session.scalars(
+                select(ItemRow.key).where(ItemRow.feed_id == feed_id, ItemRow.key.in_(chunk))
+            )
+        )
+    for chunk in _chunks(sorted(links), 500):
+        known_links.update(
+            await session.scalars(
+                select(ItemRow.link).where(ItemRow.feed_id == feed_id, ItemRow.link.in_(chunk))
+            )
+        )
+    fresh: list[ParsedItem] = []
+    for item in items:
+        if item.key in known_keys or (item.link and item.link in known_links):
+            continue
+        known_keys.add(item.key)
+        if item.link:
+            known_links.add(item.link)
+        fresh.append(item)
+    return fresh
+
+
+def _chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def _feed_info(row: FeedRow) -> FeedInfo:
+    return FeedInfo(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        consecutive_failures=row.consecutive_failures or 0,
+        last_error=row.last_error,
+        disabled_reason=row.disabled_reason,
+        next_poll_at=row.next_poll_at,
+        last_success_at=row.last_success_at,
+    )
+
+
+def _new_item(item_id: int, feed: FeedRow, item: ParsedItem, now: datetime) -> NewItem:
+    return NewItem(
+        id=item_id,
+        feed_id=feed.id,
+        feed_title=feed.title,
+        feed_url=feed.url,
+        link=item.link,
+        title=item.title,
+        summary=item.summary,
+        published=item.published,
+        first_seen=now,
+    )
+
+
+def _new_item_from_row(item: ItemRow, feed: FeedRow) -> NewItem:
+    return NewItem(
+        id=item.id,
+        feed_id=feed.id,
+        feed_title=feed.title,
+        feed_url=feed.url,
+        link=item.link,
+        title=item.title,
+        summary=item.summary,
+        published=item.published,
+        first_seen=item.first_seen,
+    )
