@@ -12,7 +12,7 @@ class ConfigError(NewsbotError):
 
 
 class FetchError(NewsbotError):
-    """A feed or page could not be fetched; ``reason`` is a short stable code for metrics and logs."""
+    """A feed or page could not be fetched; ``reason`` is a stable code for metrics and logs."""
 
     reason = "fetch failed"
 

@@ -28,7 +28,7 @@ class ParsedItem:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """A parsed feed document; ``warning`` holds a bozo message when entries were still recovered."""
+    """A parsed feed; ``warning`` holds the bozo message when entries were still recovered."""
 
     title: str | None
     link: str | None

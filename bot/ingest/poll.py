@@ -1,0 +1,207 @@
+"""The polling recipe: fetch -> parse -> keep new -> store -> announce, one feed at a time.
+
+Every failure stays inside its feed: it is counted, backed off and, at the threshold, the feed
+is disabled with one reason. Nothing here knows about a scheduler or a chat platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from bot.core.errors import FeedParseError, FetchError, NewsbotError, NotFound
+from bot.core.models import FeedInfo, NewItem
+from bot.core.ports import FeedFetcher, FeedParser, Sink
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Outcome = Literal["new", "unchanged", "not_modified", "failed", "skipped"]
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """How often feeds are polled and how failures are handled (RELIABILITY A8)."""
+
+    interval: timedelta = timedelta(minutes=15)
+    backoff_base: timedelta = timedelta(minutes=5)
+    backoff_max: timedelta = timedelta(hours=24)
+    max_failures: int = 10
+    max_retry_after: timedelta = timedelta(hours=24)
+    announce_first: int = 0
+
+    def retry_delay(self, failures: int, retry_after: float | None) -> timedelta:
+        """Exponential backoff, capped, and never sooner than the server's Retry-After."""
+        exponent = min(max(failures - 1, 0), 30)
+        delay = min(self.backoff_base * (1 << exponent), self.backoff_max)
+        if retry_after is not None and retry_after > 0:
+            delay = max(delay, min(timedelta(seconds=retry_after), self.max_retry_after))
+        return delay
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle over all feeds did, for the terminal and the tests."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    new_items: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def feeds(self) -> int:
+        """Number of feeds polled."""
+        return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """The outcome of polling one feed."""
+
+    outcome: Outcome
+    new_items: tuple[NewItem, ...] = ()
+    error: str | None = None
+
+
+class Poller:
+    """Runs the recipe for one feed or a whole cycle; the scheduler only says when."""
+
+    def __init__(
+        self,
+        store: Store,
+        fetcher: FeedFetcher,
+        parser: FeedParser,
+        sink: Sink,
+        policy: PollPolicy,
+        *,
+        concurrency: int = 50,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._parser = parser
+        self._sink = sink
+        self._policy = policy
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._announce_lock = asyncio.Lock()
+
+    async def poll_feed(self, feed: FeedInfo) -> FeedResult:
+        """Poll one feed; never raises for anything the feed or the network did."""
+        async with self._slots:
+            result = await self._poll(feed)
+        if result.new_items:
+            await self.announce(result.new_items)
+        return result
+
+    async def poll_feed_id(self, feed_id: int) -> FeedResult:
+        """Scheduler entry point: poll a feed by id if it is enabled and due.
+
+        Half an interval of slack keeps a job that fires a little before ``next_poll_at`` from
+        waiting a whole extra interval; backoff delays are longer and still respected.
+        """
+        try:
+            feed = await self._store.get_feed(feed_id)
+        except NotFound:
+            return FeedResult("skipped")
+        horizon = self._clock() + self._policy.interval / 2
+        if feed.disabled_reason or (feed.next_poll_at is not None and feed.next_poll_at > horizon):
+            return FeedResult("skipped")
+        return await self.poll_feed(feed)
+
+    async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
+        """Poll every enabled feed concurrently; one slow or broken feed delays no other."""
+        started = asyncio.get_running_loop().time()
+        await self.flush_pending()
+        feeds = await self._store.pollable_feeds(self._clock(), due_only=due_only)
+        results = await asyncio.gather(*(self.poll_feed(feed) for feed in feeds))
+        report = CycleReport()
+        for feed, result in zip(feeds, results, strict=True):
+            report.outcomes[result.outcome] += 1
+            report.new_items += len(result.new_items)
+            if result.error:
+                report.errors[feed.url] = result.error
+        report.seconds = asyncio.get_running_loop().time() - started
+        return report
+
+    async def flush_pending(self) -> None:
+        """Announce items stored by an earlier run that stopped before announcing them."""
+        pending = await self._store.pending_items()
+        if pending:
+            log.info("announcing %d item(s) left from an earlier run", len(pending))
+            await self.announce(pending)
+
+    async def announce(self, items: Sequence[NewItem]) -> None:
+        """Hand items to the sink, then record them as announced."""
+        async with self._announce_lock:
+            await self._sink.publish(items)
+            await self._store.mark_announced([item.id for item in items])
+
+    async def _poll(self, feed: FeedInfo) -> FeedResult:
+        now = self._clock()
+        try:
+            validators = await self._store.validators(feed.id)
+            fetched = await self._fetcher.fetch(feed.url, validators)
+            next_poll = now + self._policy.interval
+            if fetched.status == 304:
+                await self._store.record_success(
+                    feed.id, now=now, next_poll_at=next_poll, validators=fetched.validators
+                )
+                return FeedResult("not_modified")
+            parsed = await self._parser.parse(fetched.body, fetched.headers, fetched.final_url)
+            if parsed.warning:
+                log.warning("feed %s is not well formed but readable: %s", feed.url, parsed.warning)
+            new_items = await self._store.store_items(
+                feed.id, parsed.items, now, announce_first=self._policy.announce_first
+            )
+            await self._store.record_success(
+                feed.id,
+                now=now,
+                next_poll_at=next_poll,
+                validators=fetched.validators,
+                title=parsed.title,
+                new_url=fetched.permanent_url,
+            )
+        except (FetchError, FeedParseError) as exc:
+            retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+            return await self._fail(feed, now, str(exc), retry_after)
+        except NewsbotError as exc:
+            return await self._fail(feed, now, str(exc), None)
+        except Exception:
+            log.exception("unexpected error while polling %s", feed.url)
+            return await self._fail(feed, now, "internal error (see the log)", None)
+        return FeedResult("new" if new_items else "unchanged", tuple(new_items))
+
+    async def _fail(
+        self, feed: FeedInfo, now: datetime, error: str, retry_after: float | None
+    ) -> FeedResult:
+        delay = self._policy.retry_delay(feed.consecutive_failures + 1, retry_after)
+        updated = await self._store.record_failure(
+            feed.id,
+            now=now,
+            error=error,
+            next_poll_at=now + delay,
+            max_failures=self._policy.max_failures,
+        )
+        log.warning(
+            "feed %s failed (%d in a row), next try in %s: %s",
+            feed.url,
+            updated.consecutive_failures,
+            delay,
+            error,
+        )
+        if updated.disabled_reason and feed.disabled_reason is None:
+            log.error("feed %s disabled: %s", feed.url, updated.disabled_reason)
+            await self._sink.feed_disabled(updated)
+        return FeedResult("failed", error=error)

@@ -1,0 +1,128 @@
+"""APScheduler 3.x wiring: one job per feed, spread by a deterministic phase; no logic here.
+
+Job defaults are chosen on purpose (RELIABILITY F1, §3.3): ``coalesce`` so a suspended host
+runs one catch-up poll instead of sixty; ``max_instances=1`` so a slow feed never overlaps
+itself (the fetcher's deadline guarantees no run lasts for ever); ``misfire_grace_time`` of
+half the interval so a busy event loop delays a poll instead of silently skipping it.
+Skipped and missed runs are logged and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobExecutionEvent,
+)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+FEED_JOB_PREFIX = "newsbot:feed:"
+SYNC_JOB_ID = "newsbot:sync-feeds"
+
+
+def phase(url: str, interval: timedelta) -> timedelta:
+    """A stable offset in [0, interval) from the URL, so 1,000 feeds do not fire at once."""
+    digest = hashlib.sha256(url.encode("utf-8")).digest()
+    seconds = int.from_bytes(digest[:8], "big") % max(int(interval.total_seconds()), 1)
+    return timedelta(seconds=seconds)
+
+
+class PollScheduler:
+    """Keeps one interval job per enabled feed and a job that re-reads the feed list."""
+
+    def __init__(
+        self,
+        poll_feed: Callable[[int], Awaitable[object]],
+        list_feeds: Callable[[], Awaitable[list[tuple[int, str]]]],
+        interval: timedelta,
+        *,
+        sync_every: timedelta = timedelta(minutes=1),
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._poll_feed = poll_feed
+        self._list_feeds = list_feeds
+        self._interval = interval
+        self._sync_every = sync_every
+        self._clock = clock
+        self.skipped: Counter[str] = Counter()
+        self.scheduler = AsyncIOScheduler(
+            timezone="UTC",
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": max(int(interval.total_seconds()) // 2, 1),
+            },
+        )
+        self.scheduler.add_listener(
+            self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR
+        )
+
+    async def start(self) -> None:
+        """Create the jobs for the current feeds and start firing them."""
+        await self.sync()
+        self.scheduler.add_job(
+            self.sync,
+            IntervalTrigger(seconds=self._sync_every.total_seconds(), timezone="UTC"),
+            id=SYNC_JOB_ID,
+            replace_existing=True,
+        )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Stop firing new runs; running polls finish on their own deadline."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        """True while the scheduler fires jobs."""
+        return bool(self.scheduler.running)
+
+    async def sync(self) -> None:
+        """Add jobs for new feeds and drop jobs of removed or disabled ones."""
+        feeds = dict(await self._list_feeds())
+        existing = {
+            int(job.id.removeprefix(FEED_JOB_PREFIX))
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith(FEED_JOB_PREFIX)
+        }
+        for feed_id in existing - feeds.keys():
+            self.scheduler.remove_job(f"{FEED_JOB_PREFIX}{feed_id}")
+        now = self._clock()
+        for feed_id in feeds.keys() - existing:
+            url = feeds[feed_id]
+            self.scheduler.add_job(
+                self._poll_feed,
+                IntervalTrigger(
+                    seconds=self._interval.total_seconds(),
+                    start_date=now + phase(url, self._interval),
+                    timezone="UTC",
+                ),
+                args=[feed_id],
+                id=f"{FEED_JOB_PREFIX}{feed_id}",
+                name=url,
+                replace_existing=True,
+            )
+
+    def _on_event(self, event: JobEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            self.skipped["missed"] += 1
+            log.warning(
+                "poll job %s missed its run time; it will run at the next one", event.job_id
+            )
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            self.skipped["still_running"] += 1
+            log.warning("poll job %s skipped: the previous run is still going", event.job_id)
+        elif isinstance(event, JobExecutionEvent) and event.exception is not None:
+            log.error("poll job %s crashed: %r", event.job_id, event.exception)
