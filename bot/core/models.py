@@ -48,6 +48,7 @@ class FeedInfo:
     disabled_reason: str | None = None
     next_poll_at: datetime | None = None
     last_success_at: datetime | None = None
+    interval_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

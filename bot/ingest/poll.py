@@ -115,10 +115,16 @@ class Poller:
             feed = await self._store.get_feed(feed_id)
         except NotFound:
             return FeedResult("skipped")
-        horizon = self._clock() + self._policy.interval / 2
+        horizon = self._clock() + self.interval_of(feed) / 2
         if feed.disabled_reason or (feed.next_poll_at is not None and feed.next_poll_at > horizon):
             return FeedResult("skipped")
         return await self.poll_feed(feed)
+
+    def interval_of(self, feed: FeedInfo) -> timedelta:
+        """The feed's own interval, or the default one."""
+        if feed.interval_seconds:
+            return timedelta(seconds=feed.interval_seconds)
+        return self._policy.interval
 
     async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
         """Poll every enabled feed concurrently; one slow or broken feed delays no other."""
@@ -153,7 +159,7 @@ class Poller:
         try:
             validators = await self._store.validators(feed.id)
             fetched = await self._fetcher.fetch(feed.url, validators)
-            next_poll = now + self._policy.interval
+            next_poll = now + self.interval_of(feed)
             if fetched.status == 304:
                 await self._store.record_success(
                     feed.id, now=now, next_poll_at=next_poll, validators=fetched.validators

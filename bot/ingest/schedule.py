@@ -44,7 +44,7 @@ class PollScheduler:
     def __init__(
         self,
         poll_feed: Callable[[int], Awaitable[object]],
-        list_feeds: Callable[[], Awaitable[list[tuple[int, str]]]],
+        list_feeds: Callable[[], Awaitable[list[tuple[int, str, timedelta]]]],
         interval: timedelta,
         *,
         sync_every: timedelta = timedelta(minutes=1),
@@ -52,7 +52,6 @@ class PollScheduler:
     ) -> None:
         self._poll_feed = poll_feed
         self._list_feeds = list_feeds
-        self._interval = interval
         self._sync_every = sync_every
         self._clock = clock
         self.skipped: Counter[str] = Counter()
@@ -91,7 +90,7 @@ class PollScheduler:
 
     async def sync(self) -> None:
         """Add jobs for new feeds and drop jobs of removed or disabled ones."""
-        feeds = dict(await self._list_feeds())
+        feeds = {feed_id: (url, every) for feed_id, url, every in await self._list_feeds()}
         existing = {
             int(job.id.removeprefix(FEED_JOB_PREFIX))
             for job in self.scheduler.get_jobs()
@@ -101,15 +100,16 @@ class PollScheduler:
             self.scheduler.remove_job(f"{FEED_JOB_PREFIX}{feed_id}")
         now = self._clock()
         for feed_id in feeds.keys() - existing:
-            url = feeds[feed_id]
+            url, every = feeds[feed_id]
             self.scheduler.add_job(
                 self._poll_feed,
                 IntervalTrigger(
-                    seconds=self._interval.total_seconds(),
-                    start_date=now + phase(url, self._interval),
+                    seconds=every.total_seconds(),
+                    start_date=now + phase(url, every),
                     timezone="UTC",
                 ),
                 args=[feed_id],
+                misfire_grace_time=max(int(every.total_seconds()) // 2, 1),
                 id=f"{FEED_JOB_PREFIX}{feed_id}",
                 name=url,
                 replace_existing=True,

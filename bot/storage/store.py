@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.errors import NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.storage.db import create_engine, migrate
-from bot.storage.tables import FeedRow, ItemRow
+from bot.storage.tables import FeedRow, ItemRow, MetaRow
 
 
 class DuplicateFeed(NewsbotError):
@@ -45,10 +45,24 @@ class Store:
 
     # feeds
 
-    async def add_feed(self, url: str, now: datetime, title: str | None = None) -> FeedInfo:
+    async def add_feed(
+        self,
+        url: str,
+        now: datetime,
+        title: str | None = None,
+        interval_seconds: int | None = None,
+    ) -> FeedInfo:
         """Watch a new URL; raises DuplicateFeed when it is already watched."""
         async with self._sessions.begin() as session:
-            row = FeedRow(url=url, title=title, created_at=now, next_poll_at=now)
+            row = FeedRow(
+                url=url,
+                title=title,
+                created_at=now,
+                next_poll_at=now,
+                interval_seconds=interval_seconds,
+                consecutive_failures=0,
+                seeded=False,
+            )
             session.add(row)
             try:
                 await session.flush()
@@ -183,6 +197,17 @@ class Store:
             row.next_poll_at = now
             return _feed_info(row)
 
+    async def get_meta(self, key: str) -> str | None:
+        """A fact about this installation, or None."""
+        async with self._sessions() as session:
+            row = await session.get(MetaRow, key)
+            return None if row is None else row.value
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about this installation."""
+        async with self._sessions.begin() as session:
+            await session.merge(MetaRow(key=key, value=value))
+
     # items
 
     async def store_items(
@@ -308,6 +333,7 @@ def _feed_info(row: FeedRow) -> FeedInfo:
         disabled_reason=row.disabled_reason,
         next_poll_at=row.next_poll_at,
         last_success_at=row.last_success_at,
+        interval_seconds=row.interval_seconds,
     )
 
 

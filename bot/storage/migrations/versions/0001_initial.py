@@ -1,4 +1,4 @@
-"""initial schema: feeds and items
+"""initial schema: feeds, items and meta
 
 Revision ID: 0001
 Revises: (none)
@@ -18,6 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "meta",
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("value", sa.String(length=1000), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
 
     op.create_table(
         "feeds",
@@ -66,3 +72,4 @@ def downgrade() -> None:
 
     op.drop_table("items")
     op.drop_table("feeds")
+    op.drop_table("meta")

@@ -1,0 +1,57 @@
+"""The terminal sink: the embedded default when no chat platform is configured."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.core.models import FeedInfo, NewItem
+
+# C0/C1 control characters (ANSI escapes included) must never reach the terminal from a feed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Feed text made safe to print: no control characters or escape sequences."""
+    return _CONTROL.sub("", text)
+
+
+class ConsoleSink:
+    """Prints one readable block per new item."""
+
+    def __init__(self, stream: TextIO | None = None, width: int | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._width = width or min(shutil.get_terminal_size((100, 20)).columns, 100)
+
+    async def publish(self, items: Sequence[NewItem]) -> None:
+        """Print every item, newest last."""
+        for item in items:
+            self._stream.write(self.render(item))
+        self._stream.flush()
+
+    async def feed_disabled(self, feed: FeedInfo) -> None:
+        """Tell the operator once that a feed was switched off, and how to turn it back on."""
+        reason = clean(feed.disabled_reason or "")
+        self._stream.write(
+            f"! feed {feed.id} ({clean(feed.url)}) was disabled: {reason}\n"
+            f"  re-enable it with: newsbot feeds enable {feed.id}\n\n"
+        )
+        self._stream.flush()
+
+    def render(self, item: NewItem) -> str:
+        """One block: source and time, title, link, a few lines of summary."""
+        when = (item.published or item.first_seen).strftime("%Y-%m-%d %H:%M UTC")
+        source = clean(item.feed_title or item.feed_url)
+        header = f"── {source} · {when} "
+        lines = [header + "─" * max(self._width - len(header), 3), clean(item.title)]
+        if item.link:
+            lines.append(clean(item.link))
+        summary = clean(item.summary).strip()
+        if summary:
+            wrapped = textwrap.wrap(summary, width=self._width, max_lines=3, placeholder=" …")
+            lines.extend(wrapped)
+        return "\n".join(lines) + "\n\n"
