@@ -1,0 +1,326 @@
+"""Resolve a summit's absolute start and end dates from an article and its publication date."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from spacy.tokens import Doc
+
+from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, Word, clause_tense, segments, words
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+# Month and weekday names must be capitalised: "may" and "march" are also common words.
+_MONTH = r"(?:" + "|".join(sorted((m.capitalize() for m in _MONTHS), key=len, reverse=True)) + r")"
+_WEEKDAY = r"(?:" + "|".join(d.capitalize() for d in _WEEKDAYS) + r")"
+_ORD = r"(?:st|nd|rd|th)?"
+_TO = r"\s*(?:-|–|—|\bto\b|\band\b|\buntil\b|\bthrough\b|\bthru\b)\s*"
+_YEAR = r"(?:,?\s+(?P<year>(?:19|20)\d{2})\b)?"
+_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+
+_TRAVEL = frozenset(
+    {
+        "arrive", "arrives", "arrived", "arriving", "land", "lands", "landed", "fly", "flies",
+        "flew", "flying", "depart", "departs", "departed", "left", "leave", "leaves", "heading",
+        "headed", "travel", "travels", "traveled", "travelled", "touched", "dinner", "gala",
+    }
+)  # fmt: skip
+_TITLES = frozenset({"president", "premier", "chancellor", "king", "minister", "leader"})
+# A date this close to a meeting word is taken as the meeting's; a lead date needs less.
+_ATTACHED = 3
+_NEARBY = 10
+_LEAD = 3
+_CLAUSE_BREAKS = frozenset({"said", "says", "told", "tells", "added", "but", "while", "although"})
+_ANCHORS = {w: v for w, v in MEETING_WEIGHTS.items() if v >= 1.0 and w != "gathering"}
+_SECOND_DAY = re.compile(r"\b(?:second day|day two)\b", re.IGNORECASE)
+_ENDED = re.compile(
+    r"\b(?:wrapped up|ended|concluded|closed|after (?:the|their) (?:meeting|talks))\b"
+)
+_DURATION = re.compile(r"\b(two|three|four|five|[2-5])-day\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A date expression resolved to absolute dates, with how it was resolved."""
+
+    start: date
+    end: date | None
+    skewed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A resolved date expression placed in its segment, ready to be scored."""
+
+    span: _Span
+    segment: Segment
+    first: int
+    last: int
+
+
+def resolve_dates(doc: Doc, published: date | None) -> tuple[date | None, date | None]:
+    """The summit's start and end dates, preferring dates in clauses about the meeting itself."""
+    best: tuple[float, _Candidate] | None = None
+    lead: _Candidate | None = None
+    for segment in segments(doc):
+        ws = words(segment.text)
+        two_leaders = sum(w.lower in _TITLES for w in ws) >= 2
+        for candidate in _candidates(segment, ws, published):
+            weight, dist, nearby = _nearest_meeting_word(candidate, ws)
+            if dist <= _ATTACHED:
+                score = _attachment(candidate, ws, weight, dist)
+                if best is None or score > best[0]:
+                    best = (score, candidate)
+            elif lead is None and segment.index <= _LEAD and (nearby <= _NEARBY or two_leaders):
+                lead = candidate
+    chosen = best[1] if best else lead
+    if chosen is None:
+        return None, None
+    start = chosen.span.start
+    if chosen.span.end is None and _SECOND_DAY.search(chosen.segment.text):
+        start -= timedelta(days=1)
+    return start, _end(chosen, words(chosen.segment.text))
+
+
+def _nearest_meeting_word(c: _Candidate, ws: list[Word]) -> tuple[float, int, int]:
+    """The closest meeting word within the date's clause: weight and words between; and overall."""
+    weight, attached, nearby = 0.0, len(ws) + 1, len(ws) + 1
+    for j, w in enumerate(ws):
+        w_weight = _ANCHORS.get(w.lower, 0.0)
+        if not w_weight:
+            continue
+        between = ws[j + 1 : c.first] if j < c.first else ws[c.last + 1 : j]
+        nearby = min(nearby, len(between))
+        if any(b.lower in _CLAUSE_BREAKS for b in between):
+            continue
+        if len(between) < attached or (len(between) == attached and w_weight > weight):
+            weight, attached = w_weight, len(between)
+    return weight, attached, nearby
+
+
+def _attachment(c: _Candidate, ws: list[Word], weight: float, dist: int) -> float:
+    """How surely a date next to a meeting word is the summit's own date."""
+    score = weight / (1.0 + dist)
+    if any(w.lower in _TRAVEL for w in ws[max(0, c.first - 5) : c.first]):
+        score *= 0.5
+    if c.span.end is not None and c.span.end != c.span.start:
+        score *= 1.5
+    if c.span.skewed:
+        score *= 0.7
+    return score
+
+
+def _end(c: _Candidate, ws: list[Word]) -> date | None:
+    """End date: the range's end, a stated duration, or the start of a one-off meeting."""
+    if c.span.end is not None:
+        return c.span.end
+    duration = _DURATION.search(c.segment.text)
+    if duration:
+        return c.span.start + timedelta(days=_NUMBERS[duration.group(1).lower()] - 1)
+    if _SECOND_DAY.search(c.segment.text):
+        return None
+    near = ws[max(0, c.first - 2) : c.last + 3]
+    if any(w.lower in {"summit", "meeting"} for w in near) or _ENDED.search(c.segment.text):
+        return c.span.start
+    return None
+
+
+def _candidates(segment: Segment, ws: list[Word], published: date | None) -> list[_Candidate]:
+    """Every date expression of a segment that resolves to an absolute date."""
+    taken: list[tuple[int, int]] = []
+    out: list[_Candidate] = []
+    for pattern, resolve in _PATTERNS:
+        for m in pattern.finditer(segment.text):
+            if any(m.start() < end and start < m.end() for start, end in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            first = next((i for i, w in enumerate(ws) if w.end > m.start()), len(ws) - 1)
+            last = max(first, max((i for i, w in enumerate(ws) if w.start < m.end()), default=0))
+            span = resolve(m, published, clause_tense(ws, first, last))
+            if span is not None:
+                out.append(_Candidate(span, segment, first, last))
+    return out
+
+
+def _with_year(month: int, day: int, year: str | None, published: date | None) -> date | None:
+    """An explicit date; without a year, the one nearest the publication date."""
+    years = (
+        [int(year)]
+        if year
+        else ([published.year - 1, published.year, published.year + 1] if published else [])
+    )
+    options = []
+    for y in years:
+        try:
+            options.append(date(y, month, day))
+        except ValueError:
+            continue
+    if not options:
+        return None
+    if published is None:
+        return options[0]
+    return min(options, key=lambda d: abs((d - published).days))
+
+
+def _iso(m: re.Match[str], _published: date | None, _tense: Tense) -> _Span | None:
+    """An ISO date such as "2019-02-27", as datelines and feeds give it."""
+    try:
+        return _Span(date(int(m["year"]), int(m["mm"]), int(m["d1"])), None)
+    except ValueError:
+        return None
+
+
+def _month_range(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+    """A range led by the month, like "Feb 27-28" or "February 28 to March 1"."""
+    start = _with_year(_MONTHS[m["m1"].lower()], int(m["d1"]), m["year"], published)
+    month2 = _MONTHS[m["m2"].lower()] if m["m2"] else _MONTHS[m["m1"].lower()]
+    end = _with_year(month2, int(m["d2"]), m["year"], published)
+    if start is None or end is None or not 0 <= (end - start).days <= 14:
+        return None
+    return _Span(start, end)
+
+
+def _day_range(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+    """A range led by the day, like "27-28 February" or "28 February to 1 March"."""
+    month2 = _MONTHS[m["m2"].lower()]
+    month1 = _MONTHS[m["m1"].lower()] if m["m1"] else month2
+    start = _with_year(month1, int(m["d1"]), m["year"], published)
+    end = _with_year(month2, int(m["d2"]), m["year"], published)
+    if start is None or end is None or not 0 <= (end - start).days <= 14:
+        return None
+    return _Span(start, end)
+
+
+def _month_day(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+    """A single day such as "Feb. 27", "27 February 2019" or "the 27th of February"."""
+    day = _with_year(_MONTHS[m["m1"].lower()], int(m["d1"]), m["year"], published)
+    return _Span(day, None) if day else None
+
+
+def _weekday(
+    name: str, modifier: str | None, published: date, tense: Tense
+) -> tuple[date, bool] | None:
+    """The date of a weekday name given its modifier or the clause tense; flags timezone skew."""
+    target = _WEEKDAYS.index(name.lower())
+    mod = (modifier or "").lower()
+    if mod == "last":
+        window = range(-7, 0)
+    elif mod in {"next", "coming"}:
+        window = range(1, 8)
+    elif mod == "this":
+        window = range(-3, 4)
+    elif tense is Tense.PAST:
+        # Wire dates are often a timezone behind the event: a past "Saturday" in a Friday story.
+        window = range(-5, 2)
+    elif tense in {Tense.FUTURE, Tense.PRESENT}:
+        window = range(7)
+    else:
+        window = range(-3, 4)
+    for offset in window:
+        day = published + timedelta(days=offset)
+        if day.weekday() == target:
+            return day, tense is Tense.PAST and offset > 0 and not mod
+    return None
+
+
+def _weekday_span(m: re.Match[str], published: date | None, tense: Tense) -> _Span | None:
+    """Weekday names: "on Wednesday", "last Friday", "Wednesday and Thursday"."""
+    if published is None:
+        return None
+    first = _weekday(m["w1"], m["mod"], published, tense)
+    if first is None:
+        return None
+    start, skewed = first
+    if not m["w2"]:
+        return _Span(start, None, skewed)
+    gap = (_WEEKDAYS.index(m["w2"].lower()) - start.weekday()) % 7
+    return _Span(start, start + timedelta(days=gap), skewed)
+
+
+def _relative(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+    """Days named relative to publication: "today", "tomorrow", "over the next two days"."""
+    if published is None:
+        return None
+    word = m["rel"].lower()
+    if word.startswith(("today", "tonight", "this")):
+        return _Span(published, None)
+    if word == "tomorrow":
+        return _Span(published + timedelta(days=1), None)
+    if word == "yesterday":
+        return _Span(published - timedelta(days=1), None)
+    days = _NUMBERS[m["n"].lower()]
+    return _Span(published + timedelta(days=1), published + timedelta(days=days))
+
+
+_Resolver = Callable[[re.Match[str], date | None, Tense], _Span | None]
+_PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
+    (
+        re.compile(r"\b(?P<year>\d{4})-(?P<mm>\d{2})-(?P<d1>\d{2})\b"),
+        _iso,
+    ),
+    (
+        re.compile(
+            rf"\b(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}}){_ORD}{_TO}(?:(?P<m2>{_MONTH})\.?\s+)?"
+            rf"(?P<d2>\d{{1,2}}){_ORD}\b{_YEAR}"
+        ),
+        _month_range,
+    ),
+    (
+        re.compile(
+            rf"\b(?P<d1>\d{{1,2}}){_ORD}(?:\s+(?P<m1>{_MONTH})\.?)?{_TO}(?P<d2>\d{{1,2}}){_ORD}"
+            rf"\s+(?:of\s+)?(?P<m2>{_MONTH})\b\.?{_YEAR}"
+        ),
+        _day_range,
+    ),
+    (
+        re.compile(
+            rf"\b(?:{_WEEKDAY},?\s+)?(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}}){_ORD}\b(?!:){_YEAR}"
+        ),
+        _month_day,
+    ),
+    (
+        re.compile(
+            rf"\b(?:{_WEEKDAY},?\s+)?(?:the\s+)?(?P<d1>\d{{1,2}}){_ORD}\s+(?:of\s+)?"
+            rf"(?P<m1>{_MONTH})\b\.?{_YEAR}"
+        ),
+        _month_day,
+    ),
+    (
+        re.compile(
+            rf"\b(?:(?P<mod>last|next|this|coming|[Ll]ast|[Nn]ext|[Tt]his)\s+)?"
+            rf"(?P<w1>{_WEEKDAY})(?:\s*(?:and|to|-|–|through|until)\s*(?P<w2>{_WEEKDAY}))?\b"
+        ),
+        _weekday_span,
+    ),
+    (
+        re.compile(
+            r"\b(?P<rel>today|tonight|tomorrow|yesterday|this (?:morning|afternoon|evening)"
+            r"|(?:over |in )?the (?:next|coming) (?P<n>two|three|four|five|[2-5]) days)\b",
+            re.IGNORECASE,
+        ),
+        _relative,
+    ),
+]

@@ -1,0 +1,137 @@
+"""Classify a summit story's state from cue phrases, tense and its dates against publication."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Literal
+
+from spacy.tokens import Doc
+
+from bot.nlp._text import MEETING_WEIGHTS, Segment, segments, words
+
+Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed"]
+
+_CANCELLED = re.compile(
+    r"\b(?:call(?:ed|s|ing)? off|cancel(?:l?ed|s|l?ing|lation)|scrap(?:ped|s|ping)?|axed"
+    r"|will not (?:take place|go ahead)|won't (?:take place|go ahead))\b",
+    re.IGNORECASE,
+)
+_POSTPONED = re.compile(
+    r"\b(?:postpon(?:ed|es|ing|ement)|delayed|reschedul(?:ed|es|ing)|pushed back|put off)\b",
+    re.IGNORECASE,
+)
+_MEETING = r"(?:summit|meeting|talks|visit)"
+# "at the recent summit", "at a June summit": a summit at some other time than now.
+_NOT_NOW = (
+    r"(?:recent|upcoming|next|last|previous|planned|proposed|future|january|february|march|april"
+    r"|may|june|july|august|september|october|november|december)"
+)
+_STRONG: dict[Status, re.Pattern[str]] = {
+    "upcoming": re.compile(
+        r"\b(?:ahead of|will (?:meet|hold|host)|arriv(?:es|ed|ing) (?:in \w+(?: \w+)? )?for"
+        r"|(?:is|are) scheduled to)\b",
+        re.IGNORECASE,
+    ),
+    "concluded": re.compile(
+        rf"\b(?:wrapped up|ended|concluded|held talks|after (?:the |a |their )?{_MEETING})\b",
+        re.IGNORECASE,
+    ),
+}
+_WEEKEND = re.compile(r"\bthis weekend\b", re.IGNORECASE)
+
+
+def _phrases(*alternatives: str) -> re.Pattern[str]:
+    """One case-insensitive pattern matching any of the cue phrases on word boundaries."""
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+
+
+_CUES: dict[Status, re.Pattern[str]] = {
+    "upcoming": _phrases(
+        r"will (?:meet|hold|host|attend|travel|visit|join|sit|discuss)",
+        r"'ll meet",
+        r"ahead of",
+        r"arriv(?:es|ed|ing) (?:in \w+(?: \w+)? )?for",
+        r"(?:is|are) (?:scheduled|due|set) to",
+        r"(?:is|are) expected to (?:meet|hold|attend|discuss|sign)",
+        r"upcoming",
+        r"forthcoming",
+        r"next week's",
+        r"to be held",
+        r"preparations? for",
+        r"plans? to (?:meet|hold|attend|visit)",
+        r"later this (?:week|month)",
+        r"in the run-up to",
+    ),
+    "ongoing": _phrases(
+        r"(?:is|are) (?:meeting|holding|gathering|hosting|attending|gathered|taking part)",
+        rf"at (?!(?:[\w-]+ )?{_NOT_NOW}\b)(?:the |a |this |their )?(?:[\w-]+ ){{0,2}}{_MEETING}",
+        rf"during (?:the |a |their |his |her )?(?:[\w-]+ ){{0,2}}{_MEETING}",
+        r"on the sidelines",
+        r"live updates",
+        r"kicked off",
+        r"got under way",
+        r"opened",
+        rf"{_MEETING} (?:continue|continued|continues)",
+        r"(?:second|first|final) day",
+    ),
+    "concluded": _phrases(
+        r"held (?:talks|a summit|a meeting)",
+        r"wrapped up",
+        r"ended",
+        r"concluded",
+        rf"(?:after|following) (?:the |a |their )?(?:[\w-]+ )?{_MEETING}",
+        r"returned from",
+        r"arrived back",
+        r"back from",
+    ),
+}
+
+
+def classify_status(
+    doc: Doc, published: date | None, start: date | None, end: date | None
+) -> Status:
+    """The summit's state: cancellations first, then dates against publication, then cues."""
+    segs = segments(doc)
+    meeting_segs = [s for s in segs if _about_meeting(s)]
+    for seg in meeting_segs[:4]:
+        if _CANCELLED.search(seg.text):
+            return "cancelled"
+        if _POSTPONED.search(seg.text):
+            return "postponed"
+    if published is not None and start is not None:
+        if start > published + timedelta(days=1):
+            return "upcoming"
+        if (end or start) < published:
+            return "concluded"
+        # The summit is on or about the publication day: the lead says which side of it we are.
+        lead = " ".join(seg.text for seg in meeting_segs[:3])  # the title and lead sentences
+        if _STRONG["concluded"].search(lead):
+            return "concluded"
+        if _STRONG["upcoming"].search(lead) or start > published:
+            return "upcoming"
+        return "ongoing"
+    # "this weekend" in a story published on a Saturday or Sunday is now.
+    weekend = published is not None and published.weekday() >= 5
+    if weekend and any(_WEEKEND.search(seg.text) for seg in meeting_segs):
+        return "ongoing"
+    cued = _cue_scores(meeting_segs)
+    best: Status = max(cued, key=lambda k: cued[k])
+    return best if cued[best] > 0 else "ongoing"
+
+
+def _about_meeting(seg: Segment) -> bool:
+    """Whether a segment mentions the meeting at all."""
+    return any(w.lower in MEETING_WEIGHTS for w in words(seg.text))
+
+
+def _cue_scores(segs: list[Segment]) -> dict[Status, float]:
+    """Cue counts per state, weighted towards the lead and towards clauses naming the summit."""
+    scores: dict[Status, float] = {"upcoming": 0.0, "ongoing": 0.0, "concluded": 0.0}
+    for rank, seg in enumerate(segs):
+        weight = 3.0 if rank == 0 else 2.0 if rank < 3 else 1.0
+        if "summit" in seg.text.lower():
+            weight *= 2.0
+        for status, pattern in _CUES.items():
+            scores[status] += weight * len(pattern.findall(seg.text))
+    return scores
