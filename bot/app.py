@@ -129,7 +129,6 @@ class App:
         scheduler = PollScheduler(
             self.poller.poll_feed_id,
             self._enabled_feeds,
-            timedelta(seconds=self.settings.poll.interval_seconds),
             clock=self.clock,
         )
         await scheduler.start()

@@ -1,10 +1,10 @@
 """APScheduler 3.x wiring: one job per feed, spread by a deterministic phase; no logic here.
 
-Job defaults are chosen on purpose (RELIABILITY F1, §3.3): ``coalesce`` so a suspended host
+Job options are chosen on purpose (RELIABILITY F1, §3.3): ``coalesce`` so a suspended host
 runs one catch-up poll instead of sixty; ``max_instances=1`` so a slow feed never overlaps
-itself (the fetcher's deadline guarantees no run lasts for ever); ``misfire_grace_time`` of
-half the interval so a busy event loop delays a poll instead of silently skipping it.
-Skipped and missed runs are logged and counted.
+itself (the fetcher's deadline guarantees no run lasts for ever); ``misfire_grace_time=None``
+so a busy event loop or a suspended host delays a poll instead of silently skipping it (with
+coalescing, "however late" still means once). Skipped runs are logged and counted.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ class PollScheduler:
         self,
         poll_feed: Callable[[int], Awaitable[object]],
         list_feeds: Callable[[], Awaitable[list[tuple[int, str, timedelta]]]],
-        interval: timedelta,
         *,
         sync_every: timedelta = timedelta(minutes=1),
         clock: Callable[[], datetime],
@@ -60,7 +59,7 @@ class PollScheduler:
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": max(int(interval.total_seconds()) // 2, 1),
+                "misfire_grace_time": None,
             },
         )
         self.scheduler.add_listener(
@@ -109,7 +108,6 @@ class PollScheduler:
                     timezone="UTC",
                 ),
                 args=[feed_id],
-                misfire_grace_time=max(int(every.total_seconds()) // 2, 1),
                 id=f"{FEED_JOB_PREFIX}{feed_id}",
                 name=url,
                 replace_existing=True,
