@@ -1,4 +1,4 @@
-"""APScheduler wiring (RELIABILITY F1): late runs still run once, overlaps are skipped and counted."""
+"""APScheduler wiring (RELIABILITY F1): late runs still run once; overlaps are counted."""
 
 from __future__ import annotations
 
