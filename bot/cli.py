@@ -89,6 +89,8 @@ def main_callback(
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = settings
 
 
@@ -128,7 +130,7 @@ def _print_report(report: CycleReport) -> None:
         err=True,
     )
     for url, error in sorted(report.errors.items()):
-        typer.echo(f"  failed: {url}: {error}", err=True)
+        typer.echo(f"  failed: {error}" if url in error else f"  failed: {url}: {error}", err=True)
 
 
 @app.command("check-config")
