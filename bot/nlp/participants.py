@@ -1,0 +1,271 @@
+"""People in a story merged across mentions, and which of them are the leaders who meet."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from spacy.tokens import Doc, Span
+
+from bot.nlp import leaders, lexicon
+from bot.nlp.components import HEAD, OTHER
+from bot.nlp.cues import Sentence
+
+_NAMEY = frozenset({"ORG", "GPE", "NORP", "PRODUCT", "WORK_OF_ART", "LOC"})
+_POSSESSIVE = re.compile(r"(?:'s|’s|')$")
+COUNTERPART = "COUNTERPART"
+_FORMER = ("former", "ex-", "late ", "then-")
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A leader taking part in the summit."""
+
+    name: str
+    title: str | None
+    country: str | None
+
+    def to_json(self) -> dict[str, str | None]:
+        """The contract's participant object."""
+        return {"name": self.name, "title": self.title, "country": self.country}
+
+
+@dataclass
+class Person:
+    """All mentions of one person in a story."""
+
+    variants: Counter[str] = field(default_factory=Counter)
+    mentions: list[Span] = field(default_factory=list)
+    title: str | None = None
+    kind: str | None = None
+    country: str | None = None
+    former: bool = False
+    in_title: bool = False
+    canonical: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The fullest, most frequent spelling ("Kim Jong-un" over "Kim Jong Un" and "Kim")."""
+        if self.canonical:
+            return self.canonical
+        best = max(self.variants.items(), key=lambda kv: (len(_key(kv[0]).split()), kv[1]))
+        return best[0]
+
+    @property
+    def is_leader(self) -> bool:
+        """Titled head of state or government, and not a former one."""
+        return self.kind == HEAD and not self.former
+
+
+def _clean(text: str) -> str:
+    text = " ".join(text.split())
+    return _POSSESSIVE.sub("", text).strip(" ,.;:-\"'")
+
+
+def _key(text: str) -> str:
+    return " ".join(text.replace("-", " ").replace(".", " ").lower().split())
+
+
+def people(doc: Doc, title_doc: Doc | None = None, published: date | None = None) -> list[Person]:
+    """PERSON entities of title and body merged into people, in order of first mention."""
+    mentions: list[tuple[Span, bool]] = []
+    if title_doc is not None:
+        mentions += [(e, True) for e in _title_people(title_doc, doc)]
+    mentions += [(e, False) for e in doc.ents if e.label_ == "PERSON"]
+    by_key: dict[str, Person] = {}
+    order: list[Person] = []
+    singles: list[tuple[Span, bool, str]] = []
+    for span, in_title in mentions:
+        text = _clean(span.text)
+        key = _key(text)
+        if not key or not any(c.isalpha() for c in key):
+            continue
+        if len(key.split()) == 1:
+            singles.append((span, in_title, text))
+            continue
+        person = by_key.get(key)
+        if person is None:
+            person = _match_full(by_key, key)
+        if person is None:
+            person = Person()
+            order.append(person)
+        by_key[key] = person
+        _add(person, span, text, in_title)
+    for span, in_title, text in singles:
+        key = _key(text)
+        candidates = [p for p in order if _shares_name(p, key)]
+        if candidates:
+            person = max(candidates, key=lambda p: len(p.mentions))
+        else:
+            person = by_key.get(key) or Person()
+            if key not in by_key:
+                by_key[key] = person
+                order.append(person)
+        _add(person, span, text, in_title)
+    found = sorted(order, key=lambda p: min(_position(m) for m in p.mentions))
+    for person in found:
+        _complete(person, published)
+    _resolve_counterparts(found)
+    return found
+
+
+def _complete(person: Person, published: date | None) -> None:
+    """Fill a surname-only name, and an untitled leader's office, from the gazetteer."""
+    known = None
+    for variant in sorted(person.variants, key=lambda v: -len(v)):
+        known = leaders.lookup(variant, published)
+        if known is not None:
+            break
+    if known is None:
+        return
+    if len(_key(person.name).split()) < 2 or _key(person.name) != _key(known.name):
+        person.canonical = known.name
+    if person.kind is None and published is not None and not person.former:
+        person.kind, person.title = HEAD, known.title
+    if person.kind == HEAD and person.country is None:
+        person.country = known.country
+
+
+def _resolve_counterparts(persons: list[Person]) -> None:
+    """ "his Israeli counterpart, Ariel Sharon" is a leader only when a leader is the other side."""
+    leader_sents = {
+        (id(m.doc), m.sent.start) for p in persons if p.kind == HEAD for m in p.mentions
+    }
+    for person in persons:
+        if person.kind != COUNTERPART:
+            continue
+        sents = {(id(m.doc), m.sent.start) for m in person.mentions}
+        person.kind = HEAD if sents & leader_sents else None
+
+
+def _title_people(title_doc: Doc, doc: Doc) -> list[Span]:
+    """PERSON entities of the headline, plus names the model mislabels there but not in the body."""
+    parts: set[str] = set()
+    for e in doc.ents:
+        if e.label_ == "PERSON":
+            words = _key(_clean(e.text)).split()
+            if len(words) > 1:
+                parts.update((words[0], words[-1]))
+    return [
+        e
+        for e in title_doc.ents
+        if e.label_ == "PERSON" or (e.label_ in _NAMEY and _key(_clean(e.text)) in parts)
+    ]
+
+
+def _position(span: Span) -> tuple[int, int]:
+    return (0 if span.doc.user_data.get("newsbot_is_title") else 1, span.start)
+
+
+def _match_full(by_key: dict[str, Person], key: str) -> Person | None:
+    # "Donald J. Trump" and "Donald Trump"; "Kim Jong Un" and "Kim Jong-un" already share a key.
+    words = key.split()
+    for other_key, person in by_key.items():
+        other = other_key.split()
+        if words[0] == other[0] and words[-1] == other[-1]:
+            return person
+    return None
+
+
+def _shares_name(person: Person, key: str) -> bool:
+    for variant in person.variants:
+        words = _key(variant).split()
+        if len(words) > 1 and key in (words[0], words[-1]):
+            return True
+    return False
+
+
+def _add(person: Person, span: Span, text: str, in_title: bool) -> None:
+    person.variants[text] += 1
+    person.mentions.append(span)
+    person.in_title = person.in_title or in_title
+    title = span._.newsbot_title
+    kind = span._.newsbot_title_kind
+    before = span.doc[max(0, span.start - 3) : span.start].text.lower()
+    if (title and any(f in title.lower() for f in _FORMER)) or any(f in before for f in _FORMER):
+        person.former = True
+    if kind == HEAD and title and title.lower() in {"counterpart", "counterparts"}:
+        kind = COUNTERPART
+    if title and (person.kind != HEAD or (kind == HEAD and person.country is None)):
+        if kind == HEAD or person.kind is None:
+            person.title = _title_case(title)
+            person.kind = kind
+        if span._.newsbot_country and kind == HEAD:
+            person.country = span._.newsbot_country
+    if person.country is None and kind == HEAD:
+        person.country = _possessive_country(span)
+
+
+def _possessive_country(span: Span) -> str | None:
+    # "Italy's Giuseppe Conte", "Canada's Trudeau"
+    doc = span.doc
+    if span.start >= 2 and doc[span.start - 1].text in {"'s", "’s"}:
+        return lexicon.country_of(doc[span.start - 2].text)
+    return None
+
+
+def _title_case(title: str) -> str:
+    small = {"of", "the", "and"}
+    return " ".join(
+        w if w.lower() in small else w[:1].upper() + w[1:].lower() for w in title.split()
+    )
+
+
+def possessive_leaders(persons: list[Person]) -> None:
+    """ "Italy's Giuseppe Conte": an untitled person qualified by a country is often its leader."""
+    for person in persons:
+        if person.kind is not None:
+            continue
+        for span in person.mentions:
+            country = _possessive_country(span)
+            if country is not None:
+                person.kind = "POSSESSIVE"
+                person.country = country
+                break
+
+
+def participants(persons: list[Person], sents: list[Sentence]) -> list[Participant]:
+    """The leaders who meet: titled heads of state/government central to the meeting told.
+
+    Each leader scores by where they are named (headline, lede, sentences about the meeting);
+    those scoring at least half the best are kept, so a leader mentioned in passing is not.
+    """
+    scored = [(relevance(p, sents), p) for p in persons if p.is_leader or p.kind == "POSSESSIVE"]
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return [
+        Participant(p.name, p.title, p.country)
+        for score, p in scored
+        if score >= max(MIN_RELEVANCE, RELATIVE_RELEVANCE * best)
+        and (p.kind != "POSSESSIVE" or score >= 2 * MIN_RELEVANCE)
+    ]
+
+
+MIN_RELEVANCE = 1.0
+RELATIVE_RELEVANCE = 0.35
+
+
+def relevance(person: Person, sents: list[Sentence]) -> float:
+    """3 for the headline, 1.5 for the lede, 1 per meeting sentence (max 3), 0.25 per mention."""
+    where: dict[tuple[int, int], Sentence] = {}
+    for s in sents:
+        for i in range(s.span.start, s.span.end):
+            where[(id(s.span.doc), i)] = s
+    hit = [where.get((id(m.doc), m.start)) for m in person.mentions]
+    found = [s for s in hit if s is not None]
+    in_title = any(s.in_title for s in found)
+    in_lede = any(not s.in_title and s.index < 3 for s in found)
+    meeting = {
+        s.index + (1000 if s.in_title else 0)
+        for s in found
+        if s.kinds & {"summit", "meeting", "gathering", "series"} and "phone" not in s.kinds
+    }
+    return 3.0 * in_title + 1.5 * in_lede + min(len(meeting), 3) + 0.25 * min(len(found), 4)
+
+
+def is_other(person: Person) -> bool:
+    """An aide, minister or commentator rather than a leader."""
+    return person.kind == OTHER
