@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,10 @@ class FeedInfo:
 
 @dataclass(frozen=True, slots=True)
 class NewItem:
-    """An item seen for the first time, ready to be announced."""
+    """An item seen for the first time; ``pending`` when it still has to be announced.
+
+    ``analysis`` is the summit extractor's JSON object (see ``newsbot extract --json``).
+    """
 
     id: int
     feed_id: int
@@ -64,4 +68,10 @@ class NewItem:
     summary: str
     published: datetime | None
     first_seen: datetime
-    extra: dict[str, object] = field(default_factory=dict)
+    pending: bool = True
+    analysis: dict[str, Any] | None = None
+
+    @property
+    def is_summit(self) -> bool:
+        """True when the extractor judged this item a summit story."""
+        return bool(self.analysis and self.analysis.get("is_summit"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.models import FeedInfo, NewItem, ParsedFeed, Validators
 
@@ -43,3 +43,9 @@ class Sink(Protocol):
     async def publish(self, items: Sequence[NewItem]) -> None: ...
 
     async def feed_disabled(self, feed: FeedInfo) -> None: ...
+
+
+class ItemAnalyzer(Protocol):
+    """Judges items (summit or not, with facts) off the event loop; one JSON object per item."""
+
+    async def analyse(self, items: Sequence[NewItem]) -> list[dict[str, Any]]: ...

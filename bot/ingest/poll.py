@@ -10,13 +10,13 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bot.core.errors import FeedParseError, FetchError, NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem
-from bot.core.ports import FeedFetcher, FeedParser, Sink
+from bot.core.ports import FeedFetcher, FeedParser, ItemAnalyzer, Sink
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,12 @@ class Poller:
         sink: Sink,
         policy: PollPolicy,
         *,
+        analyzer: ItemAnalyzer | None = None,
         concurrency: int = 50,
         clock: Clock = utcnow,
     ) -> None:
         self._store = store
+        self._analyzer = analyzer
         self._fetcher = fetcher
         self._parser = parser
         self._sink = sink
@@ -168,7 +170,7 @@ class Poller:
             parsed = await self._parser.parse(fetched.body, fetched.headers, fetched.final_url)
             if parsed.warning:
                 log.warning("feed %s is not well formed but readable: %s", feed.url, parsed.warning)
-            new_items = await self._store.store_items(
+            stored = await self._store.store_items(
                 feed.id, parsed.items, now, announce_first=self._policy.announce_first
             )
             await self._store.record_success(
@@ -187,7 +189,23 @@ class Poller:
         except Exception:
             log.exception("unexpected error while polling %s", feed.url)
             return await self._fail(feed, now, "internal error (see the log)", None)
-        return FeedResult("new" if new_items else "unchanged", tuple(new_items))
+        if stored and self._analyzer is not None:
+            stored = await self._analyse(feed, stored, now)
+        new_items = tuple(item for item in stored if item.pending)
+        return FeedResult("new" if new_items else "unchanged", new_items)
+
+    async def _analyse(self, feed: FeedInfo, stored: list[NewItem], now: datetime) -> list[NewItem]:
+        """Attach and keep the extractor's verdict; items stay stored if analysis fails."""
+        assert self._analyzer is not None
+        try:
+            analyses = await self._analyzer.analyse(stored)
+        except Exception:
+            log.exception("analysis failed for %d item(s) of %s", len(stored), feed.url)
+            return stored
+        await self._store.save_analyses(
+            [(item.id, data) for item, data in zip(stored, analyses, strict=True)], now
+        )
+        return [replace(item, analysis=data) for item, data in zip(stored, analyses, strict=True)]
 
     async def _fail(
         self, feed: FeedInfo, now: datetime, error: str, retry_after: float | None

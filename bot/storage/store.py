@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.errors import NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.storage.db import create_engine, migrate
-from bot.storage.tables import FeedRow, ItemRow, MetaRow
+from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, MetaRow
 
 
 class DuplicateFeed(NewsbotError):
@@ -213,7 +214,7 @@ class Store:
     async def store_items(
         self, feed_id: int, items: Sequence[ParsedItem], now: datetime, *, announce_first: int
     ) -> list[NewItem]:
-        """Insert the items never seen before and return those to announce.
+        """Insert the items never seen before and return them, ``pending`` if to be announced.
 
         An item counts as seen when its key or its link is already stored for the feed, so a
         changed GUID with the same link, or a re-emitted old item, is not new. The first poll
@@ -249,26 +250,53 @@ class Store:
                 .on_conflict_do_nothing(index_elements=["feed_id", "key"])
                 .returning(ItemRow.id, ItemRow.key, ItemRow.pending)
             )
-            inserted = (await session.execute(statement)).all()
-            pending_keys = {key: item_id for item_id, key, pending in inserted if pending}
+            inserted = {
+                key: (item_id, pending)
+                for item_id, key, pending in await session.execute(statement)
+            }
             return [
-                _new_item(pending_keys[item.key], feed, item, now)
+                _new_item(*inserted[item.key], feed, item, now)
                 for item in fresh
-                if item.key in pending_keys
+                if item.key in inserted
             ]
 
     async def pending_items(self, limit: int = 500) -> list[NewItem]:
         """Items stored but not yet announced (e.g. the bot stopped in between)."""
         query = (
-            select(ItemRow, FeedRow)
+            select(ItemRow, FeedRow, AnalysisRow.data)
             .join(FeedRow, FeedRow.id == ItemRow.feed_id)
+            .outerjoin(AnalysisRow, AnalysisRow.item_id == ItemRow.id)
             .where(ItemRow.pending.is_(True))
             .order_by(ItemRow.id)
             .limit(limit)
         )
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
-            return [_new_item_from_row(item, feed) for item, feed in rows]
+            return [_new_item_from_row(item, feed, data) for item, feed, data in rows]
+
+    async def save_analyses(
+        self, analyses: Sequence[tuple[int, dict[str, Any]]], now: datetime
+    ) -> None:
+        """Keep the extractor's verdict per item (re-analysis replaces the old one)."""
+        if not analyses:
+            return
+        async with self._sessions.begin() as session:
+            for item_id, data in analyses:
+                await session.merge(
+                    AnalysisRow(
+                        item_id=item_id,
+                        is_summit=bool(data.get("is_summit")),
+                        score=float(data.get("score") or 0.0),
+                        data=data,
+                        created_at=now,
+                    )
+                )
+
+    async def analysis_of(self, item_id: int) -> dict[str, Any] | None:
+        """The stored analysis of one item, or None."""
+        async with self._sessions() as session:
+            row = await session.get(AnalysisRow, item_id)
+            return None if row is None else dict(row.data)
 
     async def mark_announced(self, item_ids: Sequence[int]) -> None:
         """Record that these items reached the sinks."""
@@ -337,7 +365,9 @@ def _feed_info(row: FeedRow) -> FeedInfo:
     )
 
 
-def _new_item(item_id: int, feed: FeedRow, item: ParsedItem, now: datetime) -> NewItem:
+def _new_item(
+    item_id: int, pending: bool, feed: FeedRow, item: ParsedItem, now: datetime
+) -> NewItem:
     return NewItem(
         id=item_id,
         feed_id=feed.id,
@@ -348,10 +378,11 @@ def _new_item(item_id: int, feed: FeedRow, item: ParsedItem, now: datetime) -> N
         summary=item.summary,
         published=item.published,
         first_seen=now,
+        pending=pending,
     )
 
 
-def _new_item_from_row(item: ItemRow, feed: FeedRow) -> NewItem:
+def _new_item_from_row(item: ItemRow, feed: FeedRow, data: dict[str, Any] | None) -> NewItem:
     return NewItem(
         id=item.id,
         feed_id=feed.id,
@@ -362,4 +393,6 @@ def _new_item_from_row(item: ItemRow, feed: FeedRow) -> NewItem:
         summary=item.summary,
         published=item.published,
         first_seen=item.first_seen,
+        pending=item.pending,
+        analysis=None if data is None else dict(data),
     )

@@ -41,12 +41,13 @@ async def test_feed_crud(store: Store) -> None:
 
 async def test_first_poll_records_without_announcing(store: Store) -> None:
     feed = await store.add_feed("https://a.example/feed", NOW)
-    assert await store.store_items(feed.id, [item("g:1"), item("g:2")], NOW, announce_first=0) == []
+    seeded = await store.store_items(feed.id, [item("g:1"), item("g:2")], NOW, announce_first=0)
+    assert [new.pending for new in seeded] == [False, False]
     assert await store.item_count(feed.id) == 2
     fresh = await store.store_items(
         feed.id, [item("g:3"), item("g:1"), item("g:2")], NOW, announce_first=0
     )
-    assert [new.title for new in fresh] == ["t"]
+    assert [(new.title, new.pending) for new in fresh] == [("t", True)]
     assert await store.item_count(feed.id) == 3
 
 
@@ -54,7 +55,8 @@ async def test_first_poll_can_announce_newest(store: Store) -> None:
     feed = await store.add_feed("https://a.example/feed", NOW)
     items = [item(f"g:{n}", title=f"t{n}") for n in range(5)]
     fresh = await store.store_items(feed.id, items, NOW, announce_first=2)
-    assert [new.title for new in fresh] == ["t0", "t1"]
+    assert [new.title for new in fresh if new.pending] == ["t0", "t1"]
+    assert len(fresh) == 5
 
 
 async def test_changed_guid_same_link_is_not_new(store: Store) -> None:
@@ -147,6 +149,19 @@ async def test_due_and_backoff_selection(store: Store) -> None:
     assert [f.id for f in await store.pollable_feeds(NOW, due_only=False)] == [ok.id]
     later = NOW + timedelta(hours=2)
     assert len(await store.pollable_feeds(later, due_only=True)) == 2
+
+
+async def test_analyses_are_kept_and_come_back_with_pending_items(store: Store) -> None:
+    feed = await store.add_feed("https://a.example/feed", NOW)
+    await store.store_items(feed.id, [], NOW, announce_first=0)
+    (fresh,) = await store.store_items(feed.id, [item("g:1")], NOW, announce_first=0)
+    verdict = {"id": str(fresh.id), "is_summit": True, "score": 0.93, "reasons": ["r"]}
+    await store.save_analyses([(fresh.id, verdict)], NOW)
+    await store.save_analyses([(fresh.id, verdict | {"score": 0.95})], NOW)
+    assert (await store.analysis_of(fresh.id) or {})["score"] == 0.95
+    (pending,) = await store.pending_items()
+    assert pending.is_summit
+    assert pending.analysis == verdict | {"score": 0.95}
 
 
 async def test_meta(store: Store) -> None:
