@@ -72,6 +72,15 @@ class _Span:
 
 
 @dataclass(frozen=True, slots=True)
+class _Context:
+    """What a date expression is resolved against: publication, clause tense, late writing."""
+
+    published: date | None
+    tense: Tense
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     """A resolved date expression placed in its segment, ready to be scored."""
 
@@ -85,10 +94,12 @@ def resolve_dates(doc: Doc, published: date | None) -> tuple[date | None, date |
     """The summit's start and end dates, preferring dates in clauses about the meeting itself."""
     best: tuple[float, _Candidate] | None = None
     lead: _Candidate | None = None
-    for segment in segments(doc):
+    segs = segments(doc)
+    late = published is not None and _written_late(segs, published)
+    for segment in segs:
         ws = words(segment.text)
         two_leaders = sum(w.lower in _TITLES for w in ws) >= 2
-        for candidate in _candidates(segment, ws, published):
+        for candidate in _candidates(segment, ws, published, late):
             weight, dist, nearby = _nearest_meeting_word(candidate, ws)
             if dist <= _ATTACHED:
                 score = _attachment(candidate, ws, weight, dist)
@@ -148,7 +159,26 @@ def _end(c: _Candidate, ws: list[Word]) -> date | None:
     return None
 
 
-def _candidates(segment: Segment, ws: list[Word], published: date | None) -> list[_Candidate]:
+def _written_late(segs: list[Segment], published: date) -> bool:
+    """Whether the story tells of its publication weekday in the past tense, as done.
+
+    Then it was written after that day's events where they happened (a dateline ahead of the
+    publisher's clock), and a past "Friday" in a Thursday story is the next day, not last week.
+    """
+    name = _WEEKDAYS[published.weekday()].capitalize()
+    for seg in segs:
+        ws = words(seg.text)
+        if any(
+            seg.text[w.start : w.end] == name and clause_tense(ws, i, i) is Tense.PAST
+            for i, w in enumerate(ws)
+        ):
+            return True
+    return False
+
+
+def _candidates(
+    segment: Segment, ws: list[Word], published: date | None, late: bool = False
+) -> list[_Candidate]:
     """Every date expression of a segment that resolves to an absolute date."""
     taken: list[tuple[int, int]] = []
     out: list[_Candidate] = []
@@ -159,7 +189,7 @@ def _candidates(segment: Segment, ws: list[Word], published: date | None) -> lis
             taken.append((m.start(), m.end()))
             first = next((i for i, w in enumerate(ws) if w.end > m.start()), len(ws) - 1)
             last = max(first, max((i for i, w in enumerate(ws) if w.start < m.end()), default=0))
-            span = resolve(m, published, clause_tense(ws, first, last))
+            span = resolve(m, _Context(published, clause_tense(ws, first, last), late))
             if span is not None:
                 out.append(_Candidate(span, segment, first, last))
     return out
@@ -185,7 +215,7 @@ def _with_year(month: int, day: int, year: str | None, published: date | None) -
     return min(options, key=lambda d: abs((d - published).days))
 
 
-def _iso(m: re.Match[str], _published: date | None, _tense: Tense) -> _Span | None:
+def _iso(m: re.Match[str], _ctx: _Context) -> _Span | None:
     """An ISO date such as "2019-02-27", as datelines and feeds give it."""
     try:
         return _Span(date(int(m["year"]), int(m["mm"]), int(m["d1"])), None)
@@ -193,35 +223,35 @@ def _iso(m: re.Match[str], _published: date | None, _tense: Tense) -> _Span | No
         return None
 
 
-def _month_range(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+def _month_range(m: re.Match[str], ctx: _Context) -> _Span | None:
     """A range led by the month, like "Feb 27-28" or "February 28 to March 1"."""
-    start = _with_year(_MONTHS[m["m1"].lower()], int(m["d1"]), m["year"], published)
+    start = _with_year(_MONTHS[m["m1"].lower()], int(m["d1"]), m["year"], ctx.published)
     month2 = _MONTHS[m["m2"].lower()] if m["m2"] else _MONTHS[m["m1"].lower()]
-    end = _with_year(month2, int(m["d2"]), m["year"], published)
+    end = _with_year(month2, int(m["d2"]), m["year"], ctx.published)
     if start is None or end is None or not 0 <= (end - start).days <= 14:
         return None
     return _Span(start, end)
 
 
-def _day_range(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+def _day_range(m: re.Match[str], ctx: _Context) -> _Span | None:
     """A range led by the day, like "27-28 February" or "28 February to 1 March"."""
     month2 = _MONTHS[m["m2"].lower()]
     month1 = _MONTHS[m["m1"].lower()] if m["m1"] else month2
-    start = _with_year(month1, int(m["d1"]), m["year"], published)
-    end = _with_year(month2, int(m["d2"]), m["year"], published)
+    start = _with_year(month1, int(m["d1"]), m["year"], ctx.published)
+    end = _with_year(month2, int(m["d2"]), m["year"], ctx.published)
     if start is None or end is None or not 0 <= (end - start).days <= 14:
         return None
     return _Span(start, end)
 
 
-def _month_day(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+def _month_day(m: re.Match[str], ctx: _Context) -> _Span | None:
     """A single day such as "Feb. 27", "27 February 2019" or "the 27th of February"."""
-    day = _with_year(_MONTHS[m["m1"].lower()], int(m["d1"]), m["year"], published)
+    day = _with_year(_MONTHS[m["m1"].lower()], int(m["d1"]), m["year"], ctx.published)
     return _Span(day, None) if day else None
 
 
 def _weekday(
-    name: str, modifier: str | None, published: date, tense: Tense
+    name: str, modifier: str | None, published: date, ctx: _Context
 ) -> tuple[date, bool] | None:
     """The date of a weekday name given its modifier or the clause tense; flags timezone skew."""
     target = _WEEKDAYS.index(name.lower())
@@ -232,25 +262,24 @@ def _weekday(
         window = range(1, 8)
     elif mod == "this":
         window = range(-3, 4)
-    elif tense is Tense.PAST:
-        # Wire dates are often a timezone behind the event: a past "Saturday" in a Friday story.
-        window = range(-5, 2)
-    elif tense in {Tense.FUTURE, Tense.PRESENT}:
+    elif ctx.tense is Tense.PAST:
+        window = range(-5, 2) if ctx.late else range(-6, 1)
+    elif ctx.tense in {Tense.FUTURE, Tense.PRESENT}:
         window = range(7)
     else:
         window = range(-3, 4)
     for offset in window:
         day = published + timedelta(days=offset)
         if day.weekday() == target:
-            return day, tense is Tense.PAST and offset > 0 and not mod
+            return day, ctx.tense is Tense.PAST and offset > 0 and not mod
     return None
 
 
-def _weekday_span(m: re.Match[str], published: date | None, tense: Tense) -> _Span | None:
+def _weekday_span(m: re.Match[str], ctx: _Context) -> _Span | None:
     """Weekday names: "on Wednesday", "last Friday", "Wednesday and Thursday"."""
-    if published is None:
+    if ctx.published is None:
         return None
-    first = _weekday(m["w1"], m["mod"], published, tense)
+    first = _weekday(m["w1"], m["mod"], ctx.published, ctx)
     if first is None:
         return None
     start, skewed = first
@@ -260,8 +289,9 @@ def _weekday_span(m: re.Match[str], published: date | None, tense: Tense) -> _Sp
     return _Span(start, start + timedelta(days=gap), skewed)
 
 
-def _relative(m: re.Match[str], published: date | None, _tense: Tense) -> _Span | None:
+def _relative(m: re.Match[str], ctx: _Context) -> _Span | None:
     """Days named relative to publication: "today", "tomorrow", "over the next two days"."""
+    published = ctx.published
     if published is None:
         return None
     word = m["rel"].lower()
@@ -275,7 +305,7 @@ def _relative(m: re.Match[str], published: date | None, _tense: Tense) -> _Span 
     return _Span(published + timedelta(days=1), published + timedelta(days=days))
 
 
-_Resolver = Callable[[re.Match[str], date | None, Tense], _Span | None]
+_Resolver = Callable[[re.Match[str], _Context], _Span | None]
 _PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
     (
         re.compile(r"\b(?P<year>\d{4})-(?P<mm>\d{2})-(?P<d1>\d{2})\b"),
