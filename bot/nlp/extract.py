@@ -1,0 +1,211 @@
+"""The summit extractor: gate → spaCy (batched, on trimmed text) → detection → facts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from spacy.tokens import Doc
+
+from bot.nlp import cues, gate, lexicon
+from bot.nlp.agenda import find_agenda
+from bot.nlp.dates import resolve_dates
+from bot.nlp.detect import Detection, detect
+from bot.nlp.location import Location, find_location
+from bot.nlp.participants import Participant, participants, people, possessive_leaders
+from bot.nlp.pipeline import DEFAULT_MODEL, load_pipeline
+from bot.nlp.quotes import Quote, find_quotes
+from bot.nlp.signals import Evidence, Signal
+from bot.nlp.status import classify_status
+from bot.nlp.summary import summarise
+
+# The facts sit in the lead and in paragraphs about the meeting; spaCy's cost grows with length.
+LEAD_WORDS = 600
+MAX_WORDS = 1200
+_PARAGRAPH = re.compile(r"\n\s*\n|\n")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))\s+(?=[\"“‘A-Z0-9])")
+_CUE = re.compile(
+    r"\b(summit\w*|talks|meet\w*|met|visit\w*|leaders?|president|prime minister|premier|"
+    r"chancellor|g-?\d+|nato|apec|asean|agenda|sanctions|trade|deal|agreement|said|says)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Article:
+    """One article to analyse."""
+
+    id: str
+    title: str
+    text: str
+    published: date | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the extractor found in one article; ``to_json`` is the public contract."""
+
+    id: str
+    is_summit: bool
+    score: float
+    reasons: tuple[str, ...] = ()
+    participants: tuple[Participant, ...] = ()
+    location: Location = field(default_factory=Location)
+    start_date: date | None = None
+    end_date: date | None = None
+    status: str | None = None
+    agenda: tuple[str, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    summary: str | None = None
+    signals: tuple[Signal, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract: ``{"id", "is_summit", "score", "reasons", "participants", ...}``."""
+        return {
+            "id": self.id,
+            "is_summit": self.is_summit,
+            "score": self.score,
+            "reasons": list(self.reasons),
+            "participants": [p.to_json() for p in self.participants],
+            "location": self.location.to_json(),
+            "start_date": self.start_date.isoformat() if self.start_date else None,
+            "end_date": self.end_date.isoformat() if self.end_date else None,
+            "status": self.status,
+            "agenda": list(self.agenda),
+            "quotes": [{"speaker": q.speaker, "text": q.text} for q in self.quotes],
+            "summary": self.summary,
+        }
+
+
+GATE_REASON = "gate: no summit keyword (summit, a summit series, or a meeting word near a title)"
+
+
+def trim(text: str, lead_words: int = LEAD_WORDS, max_words: int = MAX_WORDS) -> str:
+    """The lead, then the paragraphs with meeting, leader or agenda words, within ``max_words``."""
+    chunks = list(_chunks(text))
+    kept: list[str] = []
+    used = 0
+    for i, chunk in enumerate(chunks):
+        n = len(chunk.split())
+        in_lead = used < lead_words
+        if used + n > max_words and kept:
+            if i < 3:
+                continue
+            break
+        if in_lead or _CUE.search(chunk):
+            kept.append(chunk)
+            used += n
+    return "\n\n".join(kept)
+
+
+def _chunks(text: str) -> Iterator[str]:
+    for raw in _PARAGRAPH.split(text):
+        para = raw.strip()
+        if not para:
+            continue
+        if len(para.split()) <= 150:
+            yield para
+            continue
+        # Wire copy often comes as one block; cut it into sentence-sized pieces.
+        yield from (s for s in _SENTENCE_END.split(para) if s.strip())
+
+
+class Extractor:
+    """Analyses articles with one shared spaCy pipeline; synchronous (run it off the event loop)."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+        self.nlp = load_pipeline(model)
+        self.batch_size = batch_size
+
+    def analyse_one(self, article: Article) -> Analysis:
+        """Analyse one article."""
+        return self.analyse([article])[0]
+
+    def analyse(self, articles: Sequence[Article]) -> list[Analysis]:
+        """Gate every article, run spaCy in batches on those that pass, and read their facts."""
+        results: list[Analysis | None] = [None] * len(articles)
+        todo: list[int] = []
+        for i, article in enumerate(articles):
+            if gate.passes(article.title, article.text):
+                todo.append(i)
+            else:
+                results[i] = Analysis(article.id, False, 0.0, (GATE_REASON,))
+        texts: list[str] = []
+        for i in todo:
+            texts.append(articles[i].title)
+            texts.append(trim(articles[i].text))
+        docs = list(self.nlp.pipe(texts, batch_size=self.batch_size))
+        for k, i in enumerate(todo):
+            title_doc, body = docs[2 * k], docs[2 * k + 1]
+            results[i] = analyse_docs(articles[i], title_doc, body)
+        return [r for r in results if r is not None]
+
+
+def analyse_docs(article: Article, title_doc: Doc, doc: Doc) -> Analysis:
+    """Detection and facts of one article from its processed title and body."""
+    ev, where = gather(article, title_doc, doc)
+    found: Detection = detect(ev)
+    persons = list(ev.people)
+    all_sents = ev.all
+    reasons = tuple(found.reasons())
+    if not found.is_summit:
+        return Analysis(article.id, False, found.score, reasons, signals=found.signals)
+    leaders = participants(persons, all_sents)
+    start, end = resolve_dates(doc, article.published)
+    status = classify_status(doc, article.published, start, end)
+    speakers = [p.name for p in leaders] + [
+        p.name for p in persons if p.name not in {x.name for x in leaders}
+    ]
+    return Analysis(
+        id=article.id,
+        is_summit=True,
+        score=found.score,
+        reasons=reasons,
+        participants=tuple(leaders),
+        location=where,
+        start_date=start,
+        end_date=end,
+        status=status,
+        agenda=tuple(find_agenda(doc)),
+        quotes=tuple(find_quotes(doc, speakers)),
+        summary=summarise(article.title, doc) or None,
+        signals=found.signals,
+    )
+
+
+def gather(article: Article, title_doc: Doc, doc: Doc) -> tuple[Evidence, Location]:
+    """The evidence signals look at, and the place the meeting is in."""
+    title_doc.user_data["newsbot_is_title"] = True
+    title_sents = cues.sentences(title_doc, in_title=True)
+    body_sents = cues.sentences(doc)
+    persons = people(doc, title_doc, article.published)
+    possessive_leaders(persons)
+    all_sents = [*title_sents, *body_sents]
+    where = find_location(all_sents, article.text)
+    city_sentence = _sentence_naming(all_sents, where.city) if where.city else None
+    return Evidence(title_sents, body_sents, persons, city_sentence), where
+
+
+def _sentence_naming(sents: Sequence[cues.Sentence], city: str) -> str | None:
+    for s in sents:
+        if city.lower() in s.low and s.kinds & {"summit", "meeting", "gathering"}:
+            return s.text
+    return None
+
+
+def split_title(raw: str) -> tuple[str, str]:
+    """A text file's title (its first non-empty line that is not page furniture) and body."""
+    lines = raw.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if (
+            not stripped
+            or lexicon.CHROME_LINE.match(stripped)
+            or not any(c.isalpha() for c in stripped)
+        ):
+            continue
+        return stripped, "\n".join(lines[i + 1 :]).strip()
+    return "", ""

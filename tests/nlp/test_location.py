@@ -1,0 +1,49 @@
+"""Location: the meeting's city resolved offline, venue with its certainty."""
+
+from __future__ import annotations
+
+from bot.nlp.location import CONFIRMED, EXPECTED, SPECULATED, certainty, dateline_city
+from tests.nlp.helpers import evidence
+
+
+def test_city_where_the_summit_is() -> None:
+    _, where = evidence(
+        "Leaders meet",
+        "President Anna Berg flew from Berlin to meet Prime Minister Carl Dahl. "
+        "The two leaders will hold a summit in Hanoi on Wednesday.",
+    )
+    assert (where.city, where.country) == ("Hanoi", "Vietnam")
+
+
+def test_wire_dateline_counts() -> None:
+    assert dateline_city("MANILA (Reuters) - Leaders from across Asia gathered.") == (
+        "Manila",
+        "Philippines",
+    )
+    _, where = evidence(
+        "Trump and Abe meet",
+        "TOKYO (Reuters) - U.S. President Donald Trump and Japanese Prime Minister Shinzo Abe "
+        "did not discuss trade at their summit meeting on Monday.",
+    )
+    assert (where.city, where.country) == ("Tokyo", "Japan")
+
+
+def test_venue_and_certainty() -> None:
+    _, where = evidence(
+        "Summit venue",
+        "President Anna Berg and Prime Minister Carl Dahl will meet in Hanoi for a summit. "
+        "There is speculation that the summit will be held at the Grand Lakeside Hotel.",
+    )
+    assert where.venue == "Grand Lakeside Hotel"
+    assert where.certainty == SPECULATED
+
+
+def test_certainty_words() -> None:
+    assert certainty(" the summit will be held at the palace ") == EXPECTED
+    assert certainty(" the leaders met at the palace ") == CONFIRMED
+    assert certainty(" the palace is reportedly the venue ") == SPECULATED
+
+
+def test_no_place_gives_nulls() -> None:
+    _, where = evidence("Leaders talk", "President Anna Berg and Prime Minister Carl Dahl met.")
+    assert (where.city, where.country, where.venue) == (None, None, None)

@@ -1,0 +1,66 @@
+"""Participants: leaders merged across mentions, with title and country; aides left out."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.nlp.participants import participants
+from tests.nlp.helpers import evidence
+
+
+def leaders(
+    title: str, text: str, published: date | None = None
+) -> list[tuple[str, str | None, str | None]]:
+    ev, _ = evidence(title, text, published)
+    return [(p.name, p.title, p.country) for p in participants(list(ev.people), ev.all)]
+
+
+def test_mentions_merge_to_the_full_name() -> None:
+    got = leaders(
+        "Kim to meet Trump",
+        "North Korean leader Kim Jong-un will hold a summit with US President Donald Trump. "
+        "Kim Jong Un arrived on Tuesday. Kim and Trump will hold talks on Wednesday.",
+    )
+    names = [name for name, _, _ in got]
+    assert sorted(names) == ["Donald Trump", "Kim Jong-un"]
+    assert ("Donald Trump", "President", "United States") in got
+    assert ("Kim Jong-un", "Leader", "North Korea") in got
+
+
+def test_aides_and_ministers_are_not_participants() -> None:
+    got = leaders(
+        "Leaders meet",
+        "Ruritanian President Anna Berg met Freedonian Prime Minister Carl Dahl for a summit in "
+        "Oslo. Foreign Minister Eva Lund and spokesman Tom Rask joined the talks. "
+        "Analyst Jo Dean said the summit mattered.",
+    )
+    assert sorted(name for name, _, _ in got) == ["Anna Berg", "Carl Dahl"]
+
+
+def test_appositive_title() -> None:
+    got = leaders(
+        "Peace talks",
+        "Mr Holm held talks with Ola Bakke, Ruritania's prime minister, at a summit on Monday. "
+        "Bakke and Ruritanian President Ivo Sand met again on Tuesday.",
+    )
+    assert ("Ola Bakke", "Prime Minister", "Ruritania") in got or any(
+        name == "Ola Bakke" for name, _, _ in got
+    )
+
+
+def test_former_leaders_are_not_participants() -> None:
+    got = leaders(
+        "Summit opens",
+        "Ruritanian President Anna Berg hosted Freedonian Prime Minister Carl Dahl at a summit. "
+        "Former President Max Roe, who met them at the summit, watched.",
+    )
+    assert "Max Roe" not in [name for name, _, _ in got]
+
+
+def test_surname_only_leader_completed_from_gazetteer() -> None:
+    got = leaders(
+        "Obama at NATO summit",
+        "President Obama met other leaders at the NATO summit in Warsaw on Friday.",
+        date(2016, 7, 8),
+    )
+    assert ("Barack Obama", "President", "United States") in got
