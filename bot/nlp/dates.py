@@ -59,6 +59,9 @@ _SECOND_DAY = re.compile(r"\b(?:second day|day two)\b", re.IGNORECASE)
 _ENDED = re.compile(
     r"\b(?:wrapped up|ended|concluded|closed|after (?:the|their) (?:meeting|talks))\b"
 )
+_OPENS = re.compile(
+    r"\b(?:begins?|began|opens?|opened|starts?|started|kicks? off|kicked off)\b", re.IGNORECASE
+)
 _DURATION = re.compile(r"\b(two|three|four|five|[2-5])-day\b", re.IGNORECASE)
 
 
@@ -151,7 +154,7 @@ def _end(c: _Candidate, ws: list[Word]) -> date | None:
     duration = _DURATION.search(c.segment.text)
     if duration:
         return c.span.start + timedelta(days=_NUMBERS[duration.group(1).lower()] - 1)
-    if _SECOND_DAY.search(c.segment.text):
+    if _SECOND_DAY.search(c.segment.text) or _OPENS.search(c.segment.text):
         return None
     near = ws[max(0, c.first - 2) : c.last + 3]
     if any(w.lower in {"summit", "meeting"} for w in near) or _ENDED.search(c.segment.text):
