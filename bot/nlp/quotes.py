@@ -35,7 +35,7 @@ _TITLE_WORDS = frozenset(
     }
 )  # fmt: skip
 _NAME = r"(?:[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al-\w+))*)"
-_ADVERB = r"(?:(?:also|then|later|again|once|\w+ly)\s+)?"
+_ADVERB = r"(?:(?:also|then|later|again|once|\w+ly)\s+){0,2}"
 _AFTER = (
     re.compile(rf"^[\s,]*(?P<name>{_NAME})\s+{_ADVERB}{_VERBS}\b"),
     re.compile(rf"^[\s,]*{_VERBS}\s+(?P<name>{_NAME})"),
@@ -69,7 +69,7 @@ def find_quotes(doc: Doc, speakers: Sequence[str]) -> list[Quote]:
     quotes: list[Quote] = []
     previous: tuple[int, str] | None = None
     for start, end, inner in _quoted_spans(text):
-        body = " ".join(inner.split())
+        body = " ".join(inner.split()).rstrip(" ,")  # the comma belongs to the attribution
         if len(body.split()) < _MIN_WORDS:
             continue
         speaker = _attribution(text, start, end, names)
