@@ -16,11 +16,13 @@ from typing import IO
 from bot.core.errors import ConfigError, NewsbotError
 from bot.core.models import FeedInfo
 from bot.core.ports import Sink
+from bot.ingest.article import ArticleReader
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parse import ParserPool
 from bot.ingest.poll import Clock, CycleReport, Poller, PollPolicy, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.ingest.schedule import PollScheduler
+from bot.nlp.service import SummitAnalyzer
 from bot.platforms.console.sink import ConsoleSink
 from bot.settings import Settings
 from bot.storage.db import sqlite_path
@@ -185,18 +187,26 @@ async def build_app(
 ) -> AsyncIterator[App]:
     """Open store, fetcher and parser pool, wire the poller, and close all in reverse order."""
     policy = AddressPolicy(settings.allow_hosts)
-    chosen_sink: Sink = sink or ConsoleSink()
+    chosen_sink: Sink = sink or ConsoleSink(show_all=settings.console.show_all)
     async with open_store(settings) as store, Fetcher(policy, limits_from(settings)) as fetcher:
+        reader = ArticleReader(fetcher) if settings.nlp.fetch_articles else None
+        analyzer = SummitAnalyzer(
+            settings.nlp.model,
+            settings.nlp.batch_size,
+            read_article=reader.read if reader is not None else None,
+        )
         parser = ParserPool(
             max_workers=settings.parse.workers, memory_limit_mb=settings.parse.memory_limit_mb
         )
         try:
+            await analyzer.start()
             poller = Poller(
                 store,
                 fetcher,
                 parser,
                 chosen_sink,
                 policy_from(settings),
+                analyzer=analyzer,
                 concurrency=settings.poll.concurrency,
                 clock=clock,
             )
@@ -205,6 +215,7 @@ async def build_app(
             yield app
         finally:
             parser.close()
+            analyzer.close()
 
 
 def describe_feed(feed: FeedInfo) -> str:

@@ -98,9 +98,17 @@ def main_callback(
 def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Poll every feed once, then exit.")] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option("--show-all", help="Terminal: print every new item, not only summit stories."),
+    ] = False,
 ) -> None:
     """Poll feeds and announce new items (forever, or one cycle with --once)."""
     settings = _settings(ctx)
+    if show_all:
+        settings = settings.model_copy(
+            update={"console": settings.console.model_copy(update={"show_all": True})}
+        )
     try:
         with writer_lock(settings):
             report = _run(_run_bot(settings, once=once))

@@ -135,6 +135,7 @@ def test_run_once_over_real_feeds_then_nothing_new_and_all_304(
         "NEWSBOT_ALLOW_HOSTS": "127.0.0.1",
         "NEWSBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}",
         "NEWSBOT_POLL__FIRST_POLL_ANNOUNCE": "0",
+        "NEWSBOT_NLP__FETCH_ARTICLES": "false",
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
 
