@@ -38,6 +38,12 @@ _STRONG: dict[Status, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
+# "at the summit" places more often than it dates, so it counts for less than a tense cue.
+_AT_MEETING = re.compile(
+    rf"\bat (?!(?:[\w-]+ )?{_NOT_NOW}\b)(?:the |a |this |their )?(?:[\w-]+ ){{0,2}}{_MEETING}\b",
+    re.IGNORECASE,
+)
+_AT_WEIGHT = 0.5
 _WEEKEND = re.compile(r"\bthis weekend\b", re.IGNORECASE)
 
 
@@ -60,12 +66,11 @@ _CUES: dict[Status, re.Pattern[str]] = {
         r"to be held",
         r"preparations? for",
         r"plans? to (?:meet|hold|attend|visit)",
-        r"later this (?:week|month)",
+        r"later (?:this (?:week|month)|today|on \w+day)",
         r"in the run-up to",
     ),
     "ongoing": _phrases(
         r"(?:is|are) (?:meeting|holding|gathering|hosting|attending|gathered|taking part)",
-        rf"at (?!(?:[\w-]+ )?{_NOT_NOW}\b)(?:the |a |this |their )?(?:[\w-]+ ){{0,2}}{_MEETING}",
         rf"during (?:the |a |their |his |her )?(?:[\w-]+ ){{0,2}}{_MEETING}",
         r"on the sidelines",
         r"live updates",
@@ -134,4 +139,5 @@ def _cue_scores(segs: list[Segment]) -> dict[Status, float]:
             weight *= 2.0
         for status, pattern in _CUES.items():
             scores[status] += weight * len(pattern.findall(seg.text))
+        scores["ongoing"] += _AT_WEIGHT * weight * len(_AT_MEETING.findall(seg.text))
     return scores

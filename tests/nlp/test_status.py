@@ -85,6 +85,11 @@ def test_next_day_in_a_preview_is_upcoming(nlp: Language) -> None:
             "concluded",
         ),
         ("Trudeau is in Manila for a summit of regional leaders.", "ongoing"),
+        (
+            "Two days of talks on the island's future begin later on Wednesday. "
+            "Officials at the two-day summit will plan a new forum.",
+            "upcoming",
+        ),
     ],
 )
 def test_cues_without_dates(nlp: Language, text: str, expected: str) -> None:
