@@ -22,6 +22,8 @@ _POSTPONED = re.compile(
     re.IGNORECASE,
 )
 _MEETING = r"(?:summit|meeting|talks|visit)"
+_MEETING_WORD = re.compile(rf"\b{_MEETING}s?\b", re.IGNORECASE)
+_NEAR = 60  # characters: about the clause a cancellation cue is part of
 # "at the recent summit", "at a June summit": a summit at some other time than now.
 _NOT_NOW = (
     r"(?:recent|upcoming|next|last|previous|planned|proposed|future|january|february|march|april"
@@ -100,9 +102,9 @@ def classify_status(
     segs = segments(doc)
     meeting_segs = [s for s in segs if _about_meeting(s)]
     for seg in meeting_segs[:4]:
-        if _CANCELLED.search(seg.text):
+        if _near_meeting(_CANCELLED, seg.text):
             return "cancelled"
-        if _POSTPONED.search(seg.text):
+        if _near_meeting(_POSTPONED, seg.text):
             return "postponed"
     if published is not None and start is not None:
         if start > published + timedelta(days=1):
@@ -123,6 +125,15 @@ def classify_status(
     cued = _cue_scores(meeting_segs)
     best: Status = max(cued, key=lambda k: cued[k])
     return best if cued[best] > 0 else "ongoing"
+
+
+def _near_meeting(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether a cue is said of a meeting: a meeting word close by, and not "long-delayed"."""
+    for m in pattern.finditer(text):
+        window = text[max(0, m.start() - _NEAR) : m.end() + _NEAR]
+        if text[m.start() - 1 : m.start()] != "-" and _MEETING_WORD.search(window):
+            return True
+    return False
 
 
 def _about_meeting(seg: Segment) -> bool:

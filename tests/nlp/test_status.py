@@ -38,6 +38,18 @@ def test_cancellation_and_postponement_win(nlp: Language, text: str, expected: s
     assert status(nlp, text, start=date(2019, 2, 28)) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Trump's long-delayed visit to Britain begins after the NATO summit.",
+        "The summit opens in Brussels. Separately, a flight was cancelled by a strike at an "
+        "airport far away from where anybody was gathering.",
+    ],
+)
+def test_cues_not_said_of_the_meeting_do_not_cancel(nlp: Language, text: str) -> None:
+    assert status(nlp, text, start=date(2019, 2, 28)) == "upcoming"
+
+
 def test_future_dates_are_upcoming(nlp: Language) -> None:
     assert status(nlp, "The summit opens in Hanoi.", start=date(2019, 3, 1)) == "upcoming"
 
