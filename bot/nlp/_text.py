@@ -53,7 +53,7 @@ def segments(doc: Doc) -> list[Segment]:
     out: list[Segment] = []
     for sent in doc.sents:
         pos = 0
-        for part in [*_BLANK_LINE.split(sent.text)]:
+        for part in _BLANK_LINE.split(sent.text):
             at = sent.text.find(part, pos)
             pos = at + len(part)
             stripped = part.strip()

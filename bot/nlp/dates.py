@@ -54,6 +54,7 @@ _ATTACHED = 3
 _NEARBY = 10
 _LEAD = 3
 _CLAUSE_BREAKS = frozenset({"said", "says", "told", "tells", "added", "but", "while", "although"})
+# Words that name the meeting itself; "gathering" also gathers evidence, support, pace.
 _ANCHORS = {w: v for w, v in MEETING_WEIGHTS.items() if v >= 1.0 and w != "gathering"}
 _SECOND_DAY = re.compile(r"\b(?:second day|day two)\b", re.IGNORECASE)
 _ENDED = re.compile(
