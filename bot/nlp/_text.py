@@ -130,12 +130,18 @@ def tense_of(ws: list[Word], i: int) -> Tense:
     return Tense.NONE
 
 
+# Attribution after a date ("... on Friday, the office said") tells when it was reported,
+# not when the event happens, so these verbs are not tense cues to the right of a date.
+_REPORTING = frozenset({"said", "says", "told", "tells", "added", "stated", "reported"})
+
+
 def clause_tense(ws: list[Word], first: int, last: int) -> Tense:
     """Tense of the clause around words ``first..last``: the nearest cue, preferring the left."""
     for dist in range(1, 14):
         for i in (first - dist, last + dist):
-            if 0 <= i < len(ws):
-                tense = tense_of(ws, i)
-                if tense is not Tense.NONE:
-                    return tense
+            if not 0 <= i < len(ws) or (i > last and ws[i].lower in _REPORTING):
+                continue
+            tense = tense_of(ws, i)
+            if tense is not Tense.NONE:
+                return tense
     return Tense.NONE

@@ -28,6 +28,9 @@ def dates(nlp: Language, text: str, published: date | None = TUESDAY) -> tuple[d
         ("EU leaders are meeting in Brussels on Thursday and Friday.",
          D(2019, 2, 28), D(2019, 3, 1)),
         ("The summit opens on Friday.", D(2019, 3, 1), None),
+        # Attribution after the date says when it was reported, not when the summit is.
+        ("The two presidents will hold a summit in Busan on Friday, the office said on Tuesday.",
+         D(2019, 3, 1), None),
         ("Leaders gather for the summit on Tuesday.", TUESDAY, TUESDAY),
         # Past tense looks back; "last" always does.
         ("The leaders held talks on Wednesday in Hanoi.", D(2019, 2, 20), None),
