@@ -13,7 +13,7 @@ from tests.ingest.servers import Handler, LoopbackServer, Request, respond, rout
 
 ARTICLE = b"""<html><body><article><h1>Leaders to meet in Busan</h1>
 <p>South Korean President Lee Jae-myung and Japanese Prime Minister Shigeru Ishiba will hold a
-summit in Busan, the presidential office said.</p>
+summit in Busan on Friday, the presidential office said on Tuesday.</p>
 <p>The two leaders are expected to discuss trade and security cooperation at the talks.</p>
 <p>"We will work together for peace and prosperity in the region," Lee told reporters.</p>
 </article></body></html>"""
@@ -82,7 +82,8 @@ async def test_summit_story_is_announced_with_facts_and_lookalikes_are_not(
             assert "SUMMIT" in printed
             assert "Lee Jae-myung (South Korea)" in printed
             assert "Shigeru Ishiba (Japan)" in printed
-            assert "Busan" in printed
+            assert "Busan, South Korea" in printed
+            assert "2026-11-27 · upcoming" in printed, "Friday after a Tuesday story, future tense"
             assert "Why:" in printed
             assert "Everest" not in printed
             assert "Bakery" not in printed
