@@ -1,4 +1,4 @@
-"""Platform-neutral records for stories, subscriptions and deliveries (what chat adapters render)."""
+"""Platform-neutral records for stories, subscriptions and digests (what adapters render)."""
 
 from __future__ import annotations
 
