@@ -72,3 +72,27 @@ class FeedParseError(NewsbotError):
 
 class NotFound(NewsbotError):
     """A feed, item or story id the user named does not exist."""
+
+
+class InvalidInput(NewsbotError):
+    """A command argument was wrong; the message tells the user what to type instead."""
+
+
+class PermissionDenied(NewsbotError):
+    """The user may not run a configuration command here."""
+
+
+class DeliveryError(NewsbotError):
+    """A chat platform did not take a message; transient unless a subclass says otherwise."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(DeliveryError):
+    """The platform asked us to slow down; retry after ``retry_after`` seconds."""
+
+
+class DestinationGone(DeliveryError):
+    """The channel is deleted or we lost access (404/403): disable it once, with this reason."""

@@ -6,6 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.core.models import FeedInfo, NewItem, ParsedFeed, Validators
+from bot.core.stories import (
+    Destination,
+    Digest,
+    Filters,
+    Mode,
+    Story,
+    StoryEvent,
+    Subscription,
+)
 
 
 class FetchedFeed(Protocol):
@@ -49,3 +58,64 @@ class ItemAnalyzer(Protocol):
     """Judges items (summit or not, with facts) off the event loop; one JSON object per item."""
 
     async def analyse(self, items: Sequence[NewItem]) -> list[dict[str, Any]]: ...
+
+
+class Notifier(Protocol):
+    """A chat platform's way to post; raises RateLimited, DestinationGone or DeliveryError.
+
+    ``key`` is the outbox row's deterministic delivery key: platforms that support it pass it
+    on for de-duplication (Discord's ``nonce`` with ``enforce_nonce``, Slack's message metadata).
+    """
+
+    platform: str
+
+    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str: ...
+
+    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str: ...
+
+    async def notify_admins(self, destination: Destination, reason: str) -> None: ...
+
+
+class NewsDesk(Protocol):
+    """The use cases every chat platform's commands call; platform code never touches storage."""
+
+    async def latest(self, count: int) -> list[Story]: ...
+
+    async def search(self, query: str, limit: int = 10) -> list[Story]: ...
+
+    async def story(self, story_id: int) -> Story: ...
+
+    async def upcoming(self) -> list[Story]: ...
+
+    def calendar(self, stories: Sequence[Story]) -> bytes: ...
+
+    async def add_feed(self, url: str) -> FeedInfo: ...
+
+    async def remove_feed(self, feed_id: int) -> FeedInfo: ...
+
+    async def list_feeds(self) -> list[FeedInfo]: ...
+
+    async def subscribe(
+        self,
+        destination: Destination,
+        mode: Mode,
+        schedule: str | None = None,
+        timezone: str = "UTC",
+        filters: Filters | None = None,
+    ) -> Subscription: ...
+
+    async def unsubscribe(self, destination: Destination) -> None: ...
+
+    async def subscription(self, destination: Destination) -> Subscription | None: ...
+
+    async def digest_now(self, destination: Destination) -> Digest: ...
+
+    async def watch(self, destination: Destination, term: str) -> list[str]: ...
+
+    async def unwatch(self, destination: Destination, term: str) -> list[str]: ...
+
+    async def watches(self, destination: Destination) -> list[str]: ...
+
+    async def suggest_stories(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]: ...
+
+    async def suggest_feeds(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]: ...
