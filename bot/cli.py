@@ -14,11 +14,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
-from bot.app import build_app, describe_feed, open_store, writer_lock
+from bot.app import build_app, describe_feed, limits_from, open_store, writer_lock
 from bot.core.errors import NewsbotError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.opml import parse_opml, render_opml
-from bot.ingest.parse import parse_feed
+from bot.ingest.parse import ParserPool
 from bot.ingest.poll import CycleReport, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.settings import Settings, load_settings, masked
@@ -181,11 +181,10 @@ async def _add_feed(
     policy = AddressPolicy(settings.allow_hosts)
     normal = policy.check_url(url)
     if check:
-        async with Fetcher(policy) as fetcher:
+        async with Fetcher(policy, limits_from(settings)) as fetcher:
             fetched = await fetcher.fetch(normal)
-        parsed = await asyncio.to_thread(
-            parse_feed, fetched.body, fetched.headers, fetched.final_url
-        )
+        async with ParserPool(1, settings.parse.memory_limit_mb) as parser:
+            parsed = await parser.parse(fetched.body, fetched.headers, fetched.final_url)
         title = title or parsed.title
         normal = fetched.permanent_url or normal
     async with open_store(settings) as store:

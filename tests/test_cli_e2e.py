@@ -154,13 +154,15 @@ def test_run_once_over_real_feeds_then_nothing_new_and_all_304(
                 "LEFT JOIN items ON items.feed_id = feeds.id GROUP BY feeds.url"
             ).fetchall()
         )
+        errors = dict(db.execute("SELECT url, last_error FROM feeds").fetchall())
     parseable = 0
     for path in files:
         want = expected_items(path)
         if want is None:
             continue
         parseable += 1
-        assert stored[feed_server.url(path.name)] == want, path.name
+        url = feed_server.url(path.name)
+        assert stored[url] == want, f"{path.name}: {errors[url]}\n{first.stderr[-3000:]}"
     assert parseable >= len(files) - 5
 
     feed_server.statuses.clear()
