@@ -7,7 +7,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,11 +17,14 @@ from pydantic import ValidationError
 
 from bot.app import build_app, describe_feed, limits_from, open_store, writer_lock
 from bot.core.errors import NewsbotError
+from bot.ingest.article import ArticlePage, ArticleReader
 from bot.ingest.fetch import Fetcher
 from bot.ingest.opml import parse_opml, render_opml
 from bot.ingest.parse import ParserPool
 from bot.ingest.poll import CycleReport, utcnow
 from bot.ingest.safety import AddressPolicy
+from bot.nlp.commands import extract_jsonl, parse_text_file, render_analysis, run_eval
+from bot.nlp.extract import Article, Extractor
 from bot.settings import Settings, load_settings, masked
 from bot.storage.store import DuplicateFeed
 
@@ -280,6 +284,115 @@ def feeds_export(
     else:
         out.write_bytes(data)
         typer.echo(f"wrote {out}", err=True)
+
+
+def _published(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--published must be a date as YYYY-MM-DD, not {value!r}", 2) from None
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A one-line progress counter on stderr for long batch work."""
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        typer.echo(f"\r{label}: {done}/{total}", err=True, nl=False)
+        if end:
+            typer.echo("", err=True)
+
+    return show
+
+
+def _extractor(settings: Settings) -> Extractor:
+    try:
+        return Extractor(settings.nlp.model, settings.nlp.batch_size)
+    except NewsbotError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="A text file (first line = title), an http(s) URL, or - for stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    published: Annotated[
+        str | None,
+        typer.Option(help="Publication date YYYY-MM-DD, to resolve 'on Wednesday' and the like."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON object.")] = False,
+    jsonl: Annotated[
+        Path | None,
+        typer.Option(
+            help='Batch: a JSONL file of {"id", "title", "text", "published"?} lines.',
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Batch output file (default: stdout).")] = None,
+) -> None:
+    """Analyse one article (or a JSONL batch): is it a summit story, and its key facts."""
+    settings = _settings(ctx)
+    if (source is None) == (jsonl is None):
+        raise _fail("give exactly one of PATH|URL|- or --jsonl FILE", 2)
+    day = _published(published)
+    if jsonl is not None:
+        extractor = _extractor(settings)
+        if out is None:
+            count = extract_jsonl(jsonl, None, extractor, _progress("extracted"), sys.stdout)
+        else:
+            count = extract_jsonl(jsonl, out, extractor, _progress("extracted"))
+            typer.echo(f"wrote {count} line(s) to {out}", err=True)
+        return
+    assert source is not None
+    if source.startswith(("http://", "https://")):
+        page = _run(_read_page(settings, source))
+        title, text, day = page.title, page.text, day or page.published
+    else:
+        if source == "-":
+            raw = sys.stdin.read()
+        else:
+            try:
+                raw = Path(source).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _fail(f"cannot read {source}: {exc}") from None
+        title, text = parse_text_file(raw)
+    analysis = _extractor(settings).analyse_one(Article("-", title, text, day))
+    if as_json:
+        typer.echo(json.dumps(analysis.to_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_analysis(analysis))
+
+
+async def _read_page(settings: Settings, url: str) -> ArticlePage:
+    async with Fetcher(AddressPolicy(settings.allow_hosts), limits_from(settings)) as fetcher:
+        return await ArticleReader(fetcher).page(url)
+
+
+@app.command("eval")
+def evaluate_gold(
+    ctx: typer.Context,
+    gold: Annotated[
+        Path,
+        typer.Argument(help="Labelled JSONL shaped like the dev set.", exists=True, dir_okay=False),
+    ],
+    misses: Annotated[bool, typer.Option(help="List the disagreements too.")] = True,
+) -> None:
+    """Score the extractor on a labelled file: summit P/R/F1, hard FPs, facts accuracy."""
+    extractor = _extractor(_settings(ctx))
+    try:
+        report = run_eval(gold, extractor, _progress("evaluated"))
+    except (ValueError, KeyError) as exc:
+        raise _fail(f"{gold} is not a labelled JSONL file: {exc}") from None
+    typer.echo(report.render(misses=misses))
 
 
 def main() -> None:
