@@ -36,6 +36,12 @@ GATHERING_PHRASES = (
     "arab leaders", "leaders'", "leaders from",
 )  # fmt: skip
 
+ABSENCE_PHRASES = (
+    "skip", "skips", "skipped", "skipping", "without attending", "snub", "snubbed", "snubs",
+    "boycott", "boycotted", "boycotts", "stayed away", "stay away", "pulled out", "absent",
+    "will not attend", "won't attend", "did not attend", "didn't attend", "not attending",
+)  # fmt: skip
+
 # Kinds of "summit" that are not a meeting of leaders.
 LOOKALIKES = ("mountain", "place", "conference", "sport", "ministers")
 
@@ -100,6 +106,8 @@ def _make(span: Span, index: int, in_title: bool) -> Sentence:
         s.kinds.add("gathering")
     if any(s.has(p) for p in lexicon.PHONE_WORDS):
         s.kinds.add("phone")
+    if any(s.has(p) for p in ABSENCE_PHRASES):
+        s.kinds.add("absent")
     if any(s.has(p) for p in lexicon.MINISTER_MEETING_WORDS):
         s.kinds.add("ministers_word")
     return s

@@ -153,7 +153,7 @@ def analyse_docs(article: Article, title_doc: Doc, doc: Doc) -> Analysis:
     reasons = tuple(found.reasons())
     if not found.is_summit:
         return Analysis(article.id, False, found.score, reasons, signals=found.signals)
-    leaders = participants(persons, all_sents)
+    leaders = participants(persons, all_sents, where.city, where.country)
     start, end = resolve_dates(doc, article.published)
     status = classify_status(doc, article.published, start, end)
     speakers = [p.name for p in leaders] + [

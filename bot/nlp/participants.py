@@ -226,13 +226,24 @@ def possessive_leaders(persons: list[Person]) -> None:
                 break
 
 
-def participants(persons: list[Person], sents: list[Sentence]) -> list[Participant]:
+def participants(
+    persons: list[Person],
+    sents: list[Sentence],
+    city: str | None = None,
+    country: str | None = None,
+) -> list[Participant]:
     """The leaders who meet: titled heads of state/government central to the meeting told.
 
     Each leader scores by where they are named (headline, lede, sentences about the meeting);
     those scoring at least half the best are kept, so a leader mentioned in passing is not.
     """
-    scored = [(relevance(p, sents), p) for p in persons if p.is_leader or p.kind == "POSSESSIVE"]
+    scored = [
+        (relevance(p, sents), p)
+        for p in persons
+        if (p.is_leader or p.kind == "POSSESSIVE")
+        and not absent(p, sents)
+        and not elsewhere(p, sents, city, country)
+    ]
     if not scored:
         return []
     best = max(score for score, _ in scored)
@@ -244,18 +255,61 @@ def participants(persons: list[Person], sents: list[Sentence]) -> list[Participa
     ]
 
 
-MIN_RELEVANCE = 1.0
-RELATIVE_RELEVANCE = 0.35
+MIN_RELEVANCE = 1.5
+RELATIVE_RELEVANCE = 0.3
 
 
-def relevance(person: Person, sents: list[Sentence]) -> float:
-    """3 for the headline, 1.5 for the lede, 1 per meeting sentence (max 3), 0.25 per mention."""
+def _sentences_of(person: Person, sents: list[Sentence]) -> list[Sentence]:
     where: dict[tuple[int, int], Sentence] = {}
     for s in sents:
         for i in range(s.span.start, s.span.end):
             where[(id(s.span.doc), i)] = s
-    hit = [where.get((id(m.doc), m.start)) for m in person.mentions]
-    found = [s for s in hit if s is not None]
+    found = (where.get((id(m.doc), m.start)) for m in person.mentions)
+    return [hit for hit in found if hit is not None]
+
+
+def absent(person: Person, sents: list[Sentence]) -> bool:
+    """The story is that this leader skips the meeting ("skips summit", "without attending")."""
+    mine = _sentences_of(person, sents)
+    skipping = [s for s in mine if "absent" in s.kinds]
+    return bool(skipping) and any(s.in_title or s.index < 3 for s in skipping)
+
+
+def elsewhere(
+    person: Person, sents: list[Sentence], city: str | None, country: str | None = None
+) -> bool:
+    """Every meeting this leader is named at is placed somewhere else than the story's summit."""
+    if city is None and country is None:
+        return False
+    meeting = [s for s in _sentences_of(person, sents) if s.kinds & {"summit", "meeting"}]
+    if not meeting or any(s.in_title for s in meeting):
+        return False
+    for s in meeting:
+        places = _places(s)
+        if not places or (city is not None and city in places) or country in places:
+            return False
+    return True
+
+
+def _places(s: Sentence) -> set[str]:
+    """Cities and countries a sentence places something in ("in Canada", "in Helsinki")."""
+    out: set[str] = set()
+    doc = s.span.doc
+    for e in s.span.ents:
+        if e.label_ != "GPE" or e.start == 0 or doc[e.start - 1].lower_ not in {"in", "at", "to"}:
+            continue
+        country = lexicon.country_of(e.text)
+        found = None if country else lexicon.city_of(e.text)
+        if country:
+            out.add(country)
+        elif found:
+            out.update(found)
+    return out
+
+
+def relevance(person: Person, sents: list[Sentence]) -> float:
+    """3 for the headline, 1.5 for the lede, 1 per meeting sentence (max 3), 0.25 per mention."""
+    found = [s for s in _sentences_of(person, sents) if "phone" not in s.kinds]
     in_title = any(s.in_title for s in found)
     in_lede = any(not s.in_title and s.index < 3 for s in found)
     meeting = {
@@ -263,7 +317,10 @@ def relevance(person: Person, sents: list[Sentence]) -> float:
         for s in found
         if s.kinds & {"summit", "meeting", "gathering", "series"} and "phone" not in s.kinds
     }
-    return 3.0 * in_title + 1.5 * in_lede + min(len(meeting), 3) + 0.25 * min(len(found), 4)
+    titled = 1.0 if person.kind == HEAD and person.title else 0.0
+    return (
+        3.0 * in_title + 1.5 * in_lede + min(len(meeting), 3) + 0.25 * min(len(found), 4) + titled
+    )
 
 
 def is_other(person: Person) -> bool:

@@ -173,8 +173,8 @@ def ministers_only(ev: Evidence) -> Signal | None:
 
 def phone_call(ev: Evidence) -> Signal | None:
     """Leaders talked by phone or video rather than in person."""
-    meeting = [s for s in ev.all if _leaders_meeting(ev, s) or "phone" in s.kinds]
-    phone = [s for s in meeting if "phone" in s.kinds]
+    phone = [s for s in ev.all if "phone" in s.kinds and _leaders_in(ev, s) >= 2]
+    meeting = [s for s in ev.all if _leaders_meeting(ev, s)] + phone
     if not phone:
         return None
     return _sig("phone_call", len(phone) / len(meeting), phone[0].text)

@@ -1,0 +1,39 @@
+"""The issue's targets on the labelled dev set (skips without ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.nlp.commands import run_eval
+from bot.nlp.evaluate import EvalReport
+from bot.nlp.extract import Extractor
+
+
+@pytest.fixture(scope="module")
+def report(shared_dir: Path) -> EvalReport:
+    return run_eval(shared_dir / "corpus" / "dev" / "dev.jsonl", Extractor())
+
+
+def test_detection_targets(report: EvalReport) -> None:
+    assert report.f1 >= 0.95, report.render()
+    assert report.hard_fp_rate <= 0.05, report.render()
+
+
+def test_fact_targets(report: EvalReport) -> None:
+    assert report.participant_f1 >= 0.90, report.render()
+    assert report.city_accuracy >= 0.90, report.render()
+    assert report.country_accuracy >= 0.90, report.render()
+    assert report.start_accuracy >= 0.85, report.render()
+    assert report.status_accuracy >= 0.85, report.render()
+
+
+def test_render_lists_every_figure(report: EvalReport) -> None:
+    text = report.render()
+    labels = (
+        "summit F1", "hard-negative FP rate", "participant-set F1", "city accuracy",
+        "country accuracy", "start date accuracy", "end date accuracy", "status accuracy",
+    )  # fmt: skip
+    for label in labels:
+        assert label in text
