@@ -22,7 +22,7 @@ MEETING_VERBS = frozenset(
         "counterpart", "counterparts", "welcomed", "welcomes", "received", "handshake",
         "gathering", "gathered", "gather", "summit", "summits", "attend", "attended", "attends",
         "attending", "tête-à-tête", "tete-a-tete", "trip", "arrived", "arrives", "landed",
-        "touched",
+        "touched", "guests", "guest",
     }
 )  # fmt: skip
 MEETING_PHRASES = (
@@ -56,6 +56,7 @@ class Sentence:
     low: str
     kinds: set[str] = field(default_factory=set)
     head_titles: int = 0
+    ents: list[Span] = field(default_factory=list)
     summit_uses: list[str] = field(default_factory=list)
 
     @property
@@ -71,13 +72,17 @@ class Sentence:
 def sentences(doc: Doc, *, in_title: bool = False) -> list[Sentence]:
     """Sentences of ``doc``, also cut at blank lines, each with its cues."""
     out: list[Sentence] = []
+    # Span.ents rebuilds the document's entities on every call; read them once.
+    ents = list(doc.ents)
     for sent in doc.sents:
         start = sent.start
         for i in range(sent.start, sent.end + 1):
             at_break = i == sent.end or (doc[i].is_space and doc[i].text.count("\n") >= 1)
             if at_break:
                 if i > start and any(not t.is_space for t in doc[start:i]):
-                    out.append(_make(doc[start:i], len(out), in_title))
+                    made = _make(doc[start:i], len(out), in_title)
+                    made.ents = [e for e in ents if start <= e.start < i]
+                    out.append(made)
                 start = i + 1
     return out
 

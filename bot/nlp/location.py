@@ -99,10 +99,15 @@ def score_places(
             city_scores[byline] += 1.0
     for s in sents:
         relevant = bool(s.kinds & {"summit", "meeting", "gathering", "series"})
-        weight = 2.0 if s.in_title else (1.5 if "summit" in s.kinds else 1.0)
-        if not relevant:
-            weight = 0.3
-        for ent in s.span.ents:
+        if s.in_title:
+            weight = 2.0
+        elif "summit" in s.kinds:
+            weight = 1.5
+        elif s.kinds & {"head_title", "gathering", "series"}:
+            weight = 1.0
+        else:
+            weight = 0.5 if relevant else 0.3
+        for ent in s.ents:
             if ent.label_ != "GPE":
                 continue
             prep = _preposition(ent)
@@ -150,7 +155,7 @@ def find_venue(sents: list[Sentence], city: str | None) -> tuple[str | None, str
     for s in sents:
         if not s.kinds & {"summit", "meeting"}:
             continue
-        for ent in s.span.ents:
+        for ent in s.ents:
             if ent.label_ != "FAC":
                 continue
             name = " ".join(ent.text.split())

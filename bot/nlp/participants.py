@@ -107,8 +107,29 @@ def people(doc: Doc, title_doc: Doc | None = None, published: date | None = None
     found = sorted(order, key=lambda p: min(_position(m) for m in p.mentions))
     for person in found:
         _complete(person, published)
+    found = _merge_same_name(found)
     _resolve_counterparts(found)
     return found
+
+
+def _merge_same_name(persons: list[Person]) -> list[Person]:
+    """Clusters that came to the same name ("Macron", "Emmanuel Macron") are one person."""
+    by_name: dict[str, Person] = {}
+    out: list[Person] = []
+    for person in persons:
+        first = by_name.get(person.name)
+        if first is None:
+            by_name[person.name] = person
+            out.append(person)
+            continue
+        first.variants.update(person.variants)
+        first.mentions.extend(person.mentions)
+        first.in_title = first.in_title or person.in_title
+        first.former = first.former or person.former
+        if first.kind != HEAD and person.kind is not None:
+            first.kind, first.title = person.kind, person.title
+        first.country = first.country or person.country
+    return out
 
 
 def _complete(person: Person, published: date | None) -> None:
@@ -130,14 +151,17 @@ def _complete(person: Person, published: date | None) -> None:
 
 def _resolve_counterparts(persons: list[Person]) -> None:
     """ "his Israeli counterpart, Ariel Sharon" is a leader only when a leader is the other side."""
-    leader_sents = {
-        (id(m.doc), m.sent.start) for p in persons if p.kind == HEAD for m in p.mentions
-    }
+
+    def sentences_of(kind: str) -> set[tuple[int, int]]:
+        return {(id(m.doc), m.sent.start) for p in persons if p.kind == kind for m in p.mentions}
+
+    leader_sents, other_sents = sentences_of(HEAD), sentences_of(OTHER)
     for person in persons:
         if person.kind != COUNTERPART:
             continue
         sents = {(id(m.doc), m.sent.start) for m in person.mentions}
-        person.kind = HEAD if sents & leader_sents else None
+        # A minister's counterpart is a minister.
+        person.kind = HEAD if sents & leader_sents and not sents & other_sents else None
 
 
 def _title_people(title_doc: Doc, doc: Doc) -> list[Span]:
@@ -260,12 +284,14 @@ RELATIVE_RELEVANCE = 0.3
 
 
 def _sentences_of(person: Person, sents: list[Sentence]) -> list[Sentence]:
-    where: dict[tuple[int, int], Sentence] = {}
-    for s in sents:
-        for i in range(s.span.start, s.span.end):
-            where[(id(s.span.doc), i)] = s
-    found = (where.get((id(m.doc), m.start)) for m in person.mentions)
-    return [hit for hit in found if hit is not None]
+    """The sentences a person is named in."""
+    found: list[Sentence] = []
+    for m in person.mentions:
+        for s in sents:
+            if s.span.doc is m.doc and s.span.start <= m.start < s.span.end:
+                found.append(s)
+                break
+    return found
 
 
 def absent(person: Person, sents: list[Sentence]) -> bool:
@@ -295,7 +321,7 @@ def _places(s: Sentence) -> set[str]:
     """Cities and countries a sentence places something in ("in Canada", "in Helsinki")."""
     out: set[str] = set()
     doc = s.span.doc
-    for e in s.span.ents:
+    for e in s.ents:
         if e.label_ != "GPE" or e.start == 0 or doc[e.start - 1].lower_ not in {"in", "at", "to"}:
             continue
         country = lexicon.country_of(e.text)

@@ -24,6 +24,7 @@ WEIGHTS: dict[str, float] = {
     "leaders_meet": 2.5,
     "host_city": 0.5,
     "summit_series": 1.0,
+    "series_in_title": 1.5,
     "leaders_gathering": 1.0,
     # against
     "mountain": -4.0,
@@ -125,6 +126,12 @@ def summit_series(ev: Evidence) -> Signal | None:
     return _sig("summit_series", 1.0 if hit else 0.0, hit)
 
 
+def series_in_title(ev: Evidence) -> Signal | None:
+    """The headline names a summit series (G7, G20, NATO…)."""
+    hit = _first(ev.title, lambda s: "series" in s.kinds)
+    return _sig("series_in_title", 1.0 if hit else 0.0, hit)
+
+
 def leaders_gathering(ev: Evidence) -> Signal | None:
     """ "world leaders", "EU leaders", "heads of state" gather."""
     hit = _first(ev.all, lambda s: "gathering" in s.kinds)
@@ -184,7 +191,8 @@ def passing_mention(ev: Evidence) -> Signal | None:
     """The summit appears in one or two sentences deep in the story, not in the headline or lede."""
     summit = [s for s in ev.all if s.kinds & {"summit"}]
     meeting = [s for s in ev.all if _leaders_meeting(ev, s)]
-    prominent = [s for s in summit + meeting if s.in_title or s.index < LEDE_SENTENCES]
+    series = [s for s in ev.all if "series" in s.kinds]
+    prominent = [s for s in summit + meeting + series if s.in_title or s.index < LEDE_SENTENCES]
     if prominent or not (summit or meeting):
         return None
     share = (len(summit) + len(meeting)) / max(1, len(ev.body))
@@ -223,6 +231,7 @@ SIGNALS: tuple[Callable[[Evidence], Signal | None], ...] = (
     leaders_meet,
     host_city,
     summit_series,
+    series_in_title,
     leaders_gathering,
     mountain,
     place_name,
