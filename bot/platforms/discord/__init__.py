@@ -1,0 +1,1 @@
+"""Discord adapter: slash commands, rendering and the Notifier, over discord.py."""

@@ -1,0 +1,204 @@
+"""The Discord client: takes its collaborators, registers the commands, logs in, logs.
+
+Commands sync to ``dev_guild_id`` on start when it is set; global sync happens only through
+``sync_commands(..., global_sync=True)`` (``newsbot discord-sync --global``), never on every
+start, because global commands are rate-limited and take a while to propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable
+
+import discord
+from discord import app_commands
+
+from bot.core.errors import ConfigError
+from bot.core.ports import NewsDesk
+from bot.platforms.discord.commands import NewsTree, install_commands
+from bot.platforms.discord.render import NO_MENTIONS
+from bot.settings import DiscordSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_RATELIMIT_TIMEOUT = 30.0
+"""Longer waits than this come back as RateLimited, so the outbox, not a sleeping task, waits."""
+
+
+class NewsBot(discord.Client):
+    """newsbot on Discord: slash commands over a NewsDesk; the Notifier posts through it."""
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        desk: NewsDesk,
+        *,
+        sync_on_start: bool = True,
+        max_ratelimit_timeout: float = DEFAULT_MAX_RATELIMIT_TIMEOUT,
+    ) -> None:
+        # Slash commands need no privileged intent; guilds lets notices find a system channel.
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=NO_MENTIONS,
+            max_ratelimit_timeout=max_ratelimit_timeout,
+        )
+        self.settings = settings
+        self.desk = desk
+        self.tree = NewsTree(self)
+        self._sync_on_start = sync_on_start
+        secret = settings.token.get_secret_value() if settings.token is not None else None
+        install_redaction(secrets=[secret] if secret else [])
+
+    async def setup_hook(self) -> None:
+        """Register the commands; in development, sync them to the test guild at once."""
+        install_commands(self.tree, self.desk)
+        guild_id = self.settings.dev_guild_id
+        if not self._sync_on_start:
+            return
+        if guild_id is None:
+            log.info(
+                "slash commands not synced on start; run `newsbot discord-sync --global` once "
+                "after changing them (or set discord.dev_guild_id while developing)"
+            )
+            return
+        synced = await self.sync_to(guild_id)
+        log.info("synced %d slash command group(s) to guild %s", len(synced), guild_id)
+
+    async def on_ready(self) -> None:
+        """Only log: setup belongs in setup_hook."""
+        log.info(
+            "connected to Discord as %s (%s) in %d server(s)",
+            self.user,
+            self.user.id if self.user else "?",
+            len(self.guilds),
+        )
+
+    async def sync_to(self, guild_id: int | None) -> list[app_commands.AppCommand]:
+        """Sync the commands to one guild, or globally when ``guild_id`` is None."""
+        if guild_id is None:
+            return await self.tree.sync()
+        guild = discord.Object(id=guild_id)
+        self.tree.copy_global_to(guild=guild)
+        return await self.tree.sync(guild=guild)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Log in, connect and answer commands until ``stop`` is set; then close."""
+        token = _token(self.settings)
+        runner = asyncio.create_task(self.start(token), name="newsbot:discord")
+        stopper = asyncio.create_task(stop.wait(), name="newsbot:discord-stop")
+        try:
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if runner in done:
+                runner.result()
+        except discord.LoginFailure as exc:
+            raise ConfigError(
+                "Discord refused the bot token: check discord.token (NEWSBOT_DISCORD__TOKEN)"
+            ) from exc
+        finally:
+            stopper.cancel()
+            await self.close()
+            if not runner.done():
+                runner.cancel()
+            await asyncio.gather(runner, stopper, return_exceptions=True)
+
+
+def _token(settings: DiscordSettings) -> str:
+    if settings.token is None or not settings.token.get_secret_value().strip():
+        raise ConfigError("set discord.token (NEWSBOT_DISCORD__TOKEN) to run the Discord bot")
+    return settings.token.get_secret_value().strip()
+
+
+async def sync_commands(
+    settings: DiscordSettings, desk: NewsDesk, *, global_sync: bool = False
+) -> list[str]:
+    """Log in over REST only and sync the slash commands: globally, or to ``dev_guild_id``.
+
+    The entry point of ``newsbot discord-sync [--global]``. Returns the synced command names.
+    """
+    if not global_sync and settings.dev_guild_id is None:
+        raise ConfigError("set discord.dev_guild_id, or pass --global to sync for every server")
+    bot = NewsBot(settings, desk, sync_on_start=False)
+    async with bot:
+        try:
+            await bot.login(_token(settings))
+        except discord.LoginFailure as exc:
+            raise ConfigError("Discord refused the bot token: check discord.token") from exc
+        synced = await bot.sync_to(None if global_sync else settings.dev_guild_id)
+    return [command.name for command in synced]
+
+
+# --- secrets never reach the log (RELIABILITY F4) -----------------------------------------------
+
+_TOKEN_PATTERNS = (
+    # webhook and interaction URLs carry their token in the path
+    re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]+"),
+    # gateway events logged at DEBUG carry the interaction token as a field
+    re.compile(r"""((?:'|")token(?:'|")\s*:\s*(?:'|"))[^'"]+"""),
+    # anything shaped like a bot token
+    re.compile(r"()[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,40}"),
+)
+REDACTED = "<redacted>"
+_REDACTED_LOGGERS = (
+    "discord",
+    "discord.client",
+    "discord.gateway",
+    "discord.http",
+    "discord.state",
+    "discord.webhook.async_",
+    "discord.app_commands.tree",
+    "bot.platforms.discord",
+    "bot.platforms.discord.bot",
+    "bot.platforms.discord.commands",
+    "bot.platforms.discord.notifier",
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with tokens and the given secrets replaced by <redacted>."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
+    return text
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites a record's message and traceback with tokens removed."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__("newsbot-redact")
+        self.secrets: set[str] = {secret for secret in secrets if secret}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keep the record; only its text changes."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg, record.args = redact(message, self.secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
+        return True
+
+
+def install_redaction(secrets: Iterable[str] = ()) -> RedactTokens:
+    """Attach one token filter to discord.py's loggers and ours (idempotent; adds secrets)."""
+    found: RedactTokens | None = None
+    for name in _REDACTED_LOGGERS:
+        for existing in logging.getLogger(name).filters:
+            if isinstance(existing, RedactTokens):
+                found = existing
+    redactor = found or RedactTokens()
+    redactor.secrets.update(secret for secret in secrets if secret)
+    for name in _REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if redactor not in logger.filters:
+            logger.addFilter(redactor)
+    return redactor

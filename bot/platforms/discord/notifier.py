@@ -1,0 +1,161 @@
+"""The Discord Notifier: posts alerts and digests through the logged-in client's REST API.
+
+Every channel send carries ``nonce=key[:25]`` (discord.py then adds ``enforce_nonce``), so a
+retry of the same outbox row within Discord's dedupe window returns the message already posted
+instead of posting twice (RELIABILITY D2, §3.5). discord.py's own errors are translated into the
+core's delivery errors here and nowhere else (D1, D4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import discord
+
+from bot.core.errors import DeliveryError, DestinationGone, RateLimited
+from bot.core.stories import Destination, Digest, StoryEvent
+from bot.platforms.discord.render import (
+    NO_MENTIONS,
+    Rendered,
+    render_alert,
+    render_digest,
+    render_notice,
+)
+
+log = logging.getLogger(__name__)
+
+NONCE_MAX = 25
+UNKNOWN_MESSAGE = 10008
+
+
+def nonce_for(key: str, page: int = 0) -> str:
+    """The Discord nonce for page ``page`` of the message with outbox key ``key`` (≤25 chars)."""
+    if page == 0:
+        return key[:NONCE_MAX]
+    return f"{key[: NONCE_MAX - 3]}~{page:02d}"
+
+
+class DiscordNotifier:
+    """Posts to Discord channels for the delivery worker; implements ``bot.core.ports.Notifier``."""
+
+    platform = "discord"
+
+    def __init__(self, client: discord.Client, *, timeout: float = 90.0) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
+        """Post one alert embed; returns the Discord message id."""
+        return await self._send(destination, [render_alert(event)], key)
+
+    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+        """Post a digest (one message, or a few when it is long); returns the first message id."""
+        return await self._send(destination, render_digest(digest), key)
+
+    async def notify_admins(self, destination: Destination, reason: str) -> None:
+        """Leave a short notice in the channel, or the server's system channel; else log it."""
+        text = render_notice(reason)
+        targets: list[discord.abc.Messageable] = []
+        channel_id = _channel_id(destination)
+        if channel_id is not None:
+            targets.append(self._client.get_partial_messageable(channel_id))
+        guild = self._guild(destination)
+        if guild is not None and guild.system_channel is not None:
+            targets.append(guild.system_channel)
+        for target in targets:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await target.send(text, allowed_mentions=NO_MENTIONS)
+            except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+                log.info("could not leave a notice in %s: %s", _where(destination), exc)
+                continue
+            return
+        log.warning("newsbot stopped posting to %s: %s", _where(destination), reason)
+
+    def _guild(self, destination: Destination) -> discord.Guild | None:
+        if not destination.workspace_id or not destination.workspace_id.isdigit():
+            return None
+        return self._client.get_guild(int(destination.workspace_id))
+
+    async def _send(self, destination: Destination, pages: list[Rendered], key: str) -> str:
+        channel_id = _channel_id(destination)
+        if channel_id is None:
+            raise DestinationGone(f"{destination.channel_id!r} is not a Discord channel id")
+        if self._client.user is None or self._client.is_closed():
+            raise DeliveryError("the Discord client is not logged in")
+        channel = self._client.get_partial_messageable(channel_id)
+        first: str | None = None
+        async with _delivery_errors(destination), asyncio.timeout(self._timeout):
+            for page, message in enumerate(pages):
+                sent = await channel.send(
+                    message.content,
+                    embeds=list(message.embeds),
+                    nonce=nonce_for(key, page),
+                    allowed_mentions=NO_MENTIONS,
+                )
+                first = first or str(sent.id)
+        if first is None:
+            raise DeliveryError("nothing to send")
+        return first
+
+
+def _channel_id(destination: Destination) -> int | None:
+    value = destination.channel_id.strip()
+    return int(value) if value.isdigit() else None
+
+
+def _where(destination: Destination) -> str:
+    guild = f" in guild {destination.workspace_id}" if destination.workspace_id else ""
+    return f"channel {destination.channel_id}{guild}"
+
+
+@contextlib.asynccontextmanager
+async def _delivery_errors(destination: Destination) -> AsyncIterator[None]:
+    """Translate discord.py and transport errors into the core delivery errors."""
+    try:
+        yield
+    except discord.RateLimited as exc:
+        # discord.py raises this only when Discord asks for longer than max_ratelimit_timeout;
+        # shorter waits it sleeps through itself.
+        raise RateLimited(
+            f"Discord asked newsbot to wait {exc.retry_after:.0f} s before posting again",
+            retry_after=exc.retry_after,
+        ) from exc
+    except discord.NotFound as exc:
+        if exc.code == UNKNOWN_MESSAGE:
+            # A message with this nonce was deleted moments ago: the channel itself is fine.
+            raise DeliveryError(f"Discord refused the message ({exc.code}: {exc.text})") from exc
+        raise DestinationGone(
+            f"the channel is gone or the bot cannot see it (Discord {exc.code}: {exc.text})"
+        ) from exc
+    except discord.Forbidden as exc:
+        raise DestinationGone(
+            "the bot may not post there; it needs View Channel, Send Messages and Embed Links "
+            f"(Discord {exc.code}: {exc.text})"
+        ) from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429:
+            # A 429 without Discord's Via header (Cloudflare): discord.py does not retry it.
+            raise RateLimited(
+                "Discord (Cloudflare) is rate limiting newsbot",
+                retry_after=_retry_after(exc),
+            ) from exc
+        raise DeliveryError(f"Discord answered {exc.status} ({exc.code}: {exc.text})") from exc
+    except TimeoutError as exc:  # before OSError, of which it is a subclass
+        raise DeliveryError("Discord did not answer in time") from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise DeliveryError(f"could not reach Discord: {type(exc).__name__}") from exc
+    else:
+        log.debug("delivered to %s", _where(destination))
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    header = exc.response.headers.get("Retry-After") if exc.response is not None else None
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None
