@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -23,12 +23,26 @@ from apscheduler.events import (
     JobExecutionEvent,
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
 
 FEED_JOB_PREFIX = "newsbot:feed:"
 SYNC_JOB_ID = "newsbot:sync-feeds"
+
+
+def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
+    """The first time strictly after ``after`` that a 5-field crontab fires in ``timezone``.
+
+    Returned as aware UTC; raises ValueError for a bad expression and KeyError (zoneinfo's
+    ZoneInfoNotFoundError) for an unknown time zone.
+    """
+    trigger = CronTrigger.from_crontab(cron, timezone=timezone)
+    fire = trigger.get_next_fire_time(after, after)
+    if fire is None:
+        raise ValueError(f"the schedule {cron!r} never fires again")
+    return fire.astimezone(UTC)  # type: ignore[no-any-return]
 
 
 def phase(url: str, interval: timedelta) -> timedelta:

@@ -1,0 +1,82 @@
+"""The delivery loop that runs beside polling: route events, queue digests, send the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.delivery.digests import DigestScheduler
+from bot.delivery.outbox import DeliveryReport, Outbox
+from bot.delivery.router import Router
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryService:
+    """Owns the order: ``start`` reconciles rows a crash left in flight, then ``run`` loops."""
+
+    def __init__(
+        self,
+        router: Router,
+        digests: DigestScheduler,
+        outbox: Outbox,
+        *,
+        clock: Callable[[], datetime],
+        idle: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self.router = router
+        self.digests = digests
+        self.outbox = outbox
+        self._clock = clock
+        self._idle = idle
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask the loop to look at the outbox now (new rows were queued)."""
+        self._wake.set()
+
+    async def start(self) -> DeliveryReport:
+        """Route events a crash left unrouted and re-send rows left in ``sending``."""
+        await self.router.route_pending()
+        report = await self.outbox.recover()
+        if report.outcomes:
+            log.info("recovered in-flight outbox rows: %s", dict(report.outcomes))
+        return report
+
+    async def tick(self) -> DeliveryReport:
+        """One pass: route, queue due digests, send what is due."""
+        await self.router.route_pending()
+        await self.digests.enqueue_due()
+        return await self.outbox.deliver_due()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set; a failing pass is logged and retried after a pause."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.tick()
+                delay = await self._delay()
+            except Exception:
+                log.exception("delivery pass failed; retrying shortly")
+                delay = self._idle.total_seconds()
+            await self._wait(stop, delay)
+
+    async def _delay(self) -> float:
+        idle = self._idle.total_seconds()
+        next_due = await self.outbox.next_due()
+        if next_due is None:
+            return idle
+        return min(idle, max((next_due - self._clock()).total_seconds(), 0.05))
+
+    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter

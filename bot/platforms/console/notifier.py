@@ -1,0 +1,69 @@
+"""The terminal Notifier: alerts and digests printed from the same data chat platforms get."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import TextIO
+
+from bot.core.stories import Destination, Digest, Story, StoryEvent
+from bot.platforms.console.sink import clean
+from bot.stories.digest import digest_lines
+
+
+class ConsoleNotifier:
+    """Prints each alert or digest once per delivery key (a re-send after a crash is skipped)."""
+
+    platform = "console"
+
+    def __init__(self, stream: TextIO | None = None, width: int = 100) -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._width = width
+        self._printed: set[str] = set()
+
+    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
+        """Print a new story, or what changed in an updated one."""
+        if key not in self._printed:
+            label = "NEW SUMMIT STORY" if event.kind == "new" else "SUMMIT STORY UPDATE"
+            lines = [self._rule(f"{label} #{event.story.id}")]
+            for change in event.changes:
+                lines.append(
+                    f"  changed {change.field}: {clean(change.old or '—')} → "
+                    f"{clean(change.new or '—')}"
+                )
+            lines.extend(self._story(event.story))
+            self._write(lines)
+            self._printed.add(key)
+        return f"console:{key}"
+
+    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+        """Print a digest: per story its facts, one sentence, its sources and link."""
+        if key not in self._printed:
+            lines = [self._rule(clean(digest.title))]
+            if digest.note:
+                lines.append(clean(digest.note))
+            for story in digest.stories:
+                lines.extend(self._story(story))
+            self._write(lines)
+            self._printed.add(key)
+        return f"console:{key}"
+
+    async def notify_admins(self, destination: Destination, reason: str) -> None:
+        """Tell the operator that a destination was disabled."""
+        channel = clean(f"{destination.platform} channel {destination.channel_id}")
+        self._write([f"! {channel} disabled: {clean(reason)}"])
+
+    def _story(self, story: Story) -> list[str]:
+        facts, sentence, sources = (clean(line) for line in digest_lines(story))
+        lines = [f"• {clean(story.title)}", f"  {facts}"]
+        lines += textwrap.wrap(sentence, self._width, initial_indent="  ", subsequent_indent="  ")
+        lines.append(f"  {sources}")
+        return lines
+
+    def _rule(self, text: str) -> str:
+        header = f"── {text} "
+        return header + "─" * max(self._width - len(header), 3)
+
+    def _write(self, lines: list[str]) -> None:
+        self._stream.write("\n".join(lines) + "\n\n")
+        self._stream.flush()

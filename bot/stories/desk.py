@@ -1,0 +1,221 @@
+"""The NewsDesk: use cases every chat platform's commands call, with input checked here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, get_args
+from zoneinfo import ZoneInfo
+
+from bot.core.errors import InvalidInput, NotFound
+from bot.core.models import FeedInfo
+from bot.core.stories import Destination, Digest, Filters, Mode, Story, Subscription
+from bot.delivery.digests import DEFAULT_SCHEDULE, NextFire
+from bot.delivery.records import welcome_key
+from bot.ingest.schedule import next_fire
+from bot.storage.newsdesk import Repositories
+from bot.stories.calendar import calendar_ics
+from bot.stories.digest import EMPTY_NOTE, build_digest, welcome_digest
+
+MAX_COUNT = 25
+MAX_WATCHES = 25
+MAX_QUERY = 200
+CHOICE_NAME = 100  # Discord's limit for an autocomplete choice's name
+
+
+class FeedCatalog(Protocol):
+    """The feed operations the desk needs (``bot.storage.store.Store`` has them)."""
+
+    async def list_feeds(self) -> list[FeedInfo]: ...
+
+    async def remove_feed(self, feed_id: int) -> FeedInfo: ...
+
+
+def _checked_zone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (KeyError, ValueError) as exc:
+        raise InvalidInput(
+            f"unknown time zone {timezone!r}: use an IANA name such as Asia/Seoul or UTC"
+        ) from exc
+    return timezone
+
+
+def _checked_filters(filters: Filters | None) -> Filters:
+    filters = filters or Filters()
+    if not 0.0 <= filters.min_score <= 1.0:
+        raise InvalidInput("the minimum score must be between 0 and 1")
+    return filters
+
+
+class Desk:
+    """Implements ``bot.core.ports.NewsDesk`` over the newsdesk repositories."""
+
+    def __init__(
+        self,
+        repositories: Repositories,
+        feeds: FeedCatalog,
+        add_feed: Callable[[str], Awaitable[FeedInfo]],
+        *,
+        clock: Callable[[], datetime],
+        fire: NextFire = next_fire,
+        wake: Callable[[], None] | None = None,
+        current: timedelta = timedelta(days=14),
+    ) -> None:
+        self._stories = repositories.stories
+        self._subscriptions = repositories.subscriptions
+        self._outbox = repositories.outbox
+        self._feeds = feeds
+        self._add_feed = add_feed
+        self._clock = clock
+        self._fire = fire
+        self._wake = wake
+        self._current = current
+
+    # stories
+
+    async def latest(self, count: int) -> list[Story]:
+        """The most recently updated stories."""
+        if not 1 <= count <= MAX_COUNT:
+            raise InvalidInput(f"count must be between 1 and {MAX_COUNT}")
+        return await self._stories.latest(count)
+
+    async def search(self, query: str, limit: int = 10) -> list[Story]:
+        """Stories containing every word of ``query``."""
+        words = query.split()
+        if not words or len(query) > MAX_QUERY:
+            raise InvalidInput(f"type one or more words to search for (at most {MAX_QUERY} chars)")
+        return await self._stories.search(words, max(1, min(limit, MAX_COUNT)))
+
+    async def story(self, story_id: int) -> Story:
+        """One story with sources and change history; raises NotFound."""
+        return await self._stories.get(story_id)
+
+    async def upcoming(self) -> list[Story]:
+        """Summits still ahead or under way, soonest first."""
+        now = self._clock()
+        return await self._stories.upcoming(now.date(), now - self._current * 2)
+
+    def calendar(self, stories: Sequence[Story]) -> bytes:
+        """An .ics file of the dated stories."""
+        return calendar_ics(stories, self._clock())
+
+    # feeds
+
+    async def add_feed(self, url: str) -> FeedInfo:
+        """Fetch, check and add a feed (through the safe fetcher the app injects)."""
+        url = url.strip()
+        if not url or len(url) > 2048:
+            raise InvalidInput("give the feed's address, e.g. https://example.com/rss")
+        return await self._add_feed(url)
+
+    async def remove_feed(self, feed_id: int) -> FeedInfo:
+        """Stop polling a feed; raises NotFound."""
+        return await self._feeds.remove_feed(feed_id)
+
+    async def list_feeds(self) -> list[FeedInfo]:
+        """Every feed."""
+        return await self._feeds.list_feeds()
+
+    # subscriptions
+
+    async def subscribe(
+        self,
+        destination: Destination,
+        mode: Mode,
+        schedule: str | None = None,
+        timezone: str = "UTC",
+        filters: Filters | None = None,
+    ) -> Subscription:
+        """Turn alerts and/or digests on for a channel; the first time, queue a short digest."""
+        if mode not in get_args(Mode):
+            raise InvalidInput("mode must be alerts, digest or both")
+        timezone = _checked_zone(timezone)
+        now = self._clock()
+        schedule = " ".join(schedule.split()) if schedule and schedule.strip() else None
+        if schedule is None and mode != "alerts":
+            schedule = DEFAULT_SCHEDULE
+        next_digest_at = None
+        if schedule is not None:
+            try:
+                following = self._fire(schedule, timezone, now)
+            except ValueError as exc:
+                raise InvalidInput(
+                    f"{schedule!r} is not a schedule: use five cron fields, e.g. "
+                    "'0 8 * * *' for every day at 08:00"
+                ) from exc
+            next_digest_at = following if mode != "alerts" else None
+        subscription = Subscription(
+            destination, mode, schedule, timezone, _checked_filters(filters)
+        )
+        saved = await self._subscriptions.subscribe(subscription, next_digest_at, now)
+        stories = await self._stories.recent(now - self._current)
+        welcome = welcome_digest(stories, saved.filters, now)
+        queued = await self._outbox.enqueue_digest(
+            destination, welcome_key(destination), welcome, now
+        )
+        if queued and self._wake is not None:
+            self._wake()
+        return saved
+
+    async def unsubscribe(self, destination: Destination) -> None:
+        """Turn alerts and digests off for a channel (its watches stay)."""
+        if not await self._subscriptions.unsubscribe(destination):
+            raise NotFound("alerts are not on in this channel")
+
+    async def subscription(self, destination: Destination) -> Subscription | None:
+        """The channel's settings, or None."""
+        return await self._subscriptions.get(destination)
+
+    async def digest_now(self, destination: Destination) -> Digest:
+        """A digest of current stories with the channel's filters, to show right away."""
+        now = self._clock()
+        subscription = await self._subscriptions.get(destination)
+        stories = await self._stories.recent(now - self._current)
+        digest = build_digest(
+            stories, subscription.filters if subscription else None, now, title="Summit digest"
+        )
+        return digest if digest.stories else build_digest((), None, now, note=EMPTY_NOTE)
+
+    # watches
+
+    async def watch(self, destination: Destination, term: str) -> list[str]:
+        """Alert the channel about any story that mentions ``term``; returns all its terms."""
+        term = " ".join(term.split())
+        if not 2 <= len(term) <= 100:
+            raise InvalidInput("a watch is a name or keyword of 2 to 100 characters")
+        terms = await self._subscriptions.add_watch(destination, term, self._clock(), MAX_WATCHES)
+        if terms is None:
+            raise InvalidInput(f"this channel already watches {MAX_WATCHES} terms: remove one")
+        return terms
+
+    async def unwatch(self, destination: Destination, term: str) -> list[str]:
+        """Stop watching ``term``; raises NotFound when it was not watched."""
+        terms = await self._subscriptions.remove_watch(destination, " ".join(term.split()))
+        if terms is None:
+            raise NotFound(f"this channel does not watch {term!r}")
+        return terms
+
+    async def watches(self, destination: Destination) -> list[str]:
+        """The terms the channel watches."""
+        return await self._subscriptions.watches(destination)
+
+    # autocomplete
+
+    async def suggest_stories(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
+        """(id, title) of stories whose id starts with or text contains ``prefix``."""
+        found = await self._stories.suggest(prefix[:MAX_QUERY], max(1, min(limit, MAX_COUNT)))
+        return [(story_id, title[:CHOICE_NAME]) for story_id, title in found]
+
+    async def suggest_feeds(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
+        """(id, name) of feeds whose id, title or address matches ``prefix``."""
+        needle = prefix.strip().casefold()
+        found = [
+            (feed.id, (feed.title or feed.url)[:CHOICE_NAME])
+            for feed in await self._feeds.list_feeds()
+            if not needle
+            or str(feed.id).startswith(needle)
+            or needle in (feed.title or "").casefold()
+            or needle in feed.url.casefold()
+        ]
+        return found[: max(1, min(limit, MAX_COUNT))]

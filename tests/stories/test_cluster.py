@@ -1,0 +1,103 @@
+"""Which story a report joins (pure): people, place, time and near-duplicate text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.stories.cluster import Report, StoryState, assign, draft, story_facts
+from bot.stories.facts import facts_from_analysis
+from bot.stories.similarity import signature, similarity
+from tests.stories.helpers import KIM, MOON, PUTIN, TRUMP, analysis, day
+
+_ids = iter(range(1, 10_000))
+
+
+def report(data: dict[str, Any], published: datetime, title: str = "") -> Report:
+    title = title or f"report {next(_ids)} {data['location']} {data['start_date']}"
+    return Report(
+        item_id=next(_ids),
+        title=title,
+        link=None,
+        outlet=None,
+        published=published,
+        facts=facts_from_analysis(data),
+        score=float(data["score"]),
+        signature=signature(title),
+    )
+
+
+def story(story_id: int, *reports: Report) -> StoryState:
+    return StoryState(story_id, story_facts(list(reports)), reports)
+
+
+HANOI = analysis(TRUMP, KIM, city="Hanoi", country="Vietnam", start="2019-02-27", end="2019-02-28")
+SINGAPORE = analysis(TRUMP, KIM, city="Singapore", country="Singapore", start="2018-06-12")
+
+
+def test_same_summit_from_another_outlet_a_day_later_joins() -> None:
+    hanoi = story(1, report(HANOI, day("2019-02-25"), "Trump and Kim to meet in Hanoi"))
+    later = report(
+        analysis({"name": "Kim Jong Un"}, {"name": "Trump"}, city="Hanoi"),
+        day("2019-02-26"),
+        "North Korean leader arrives in Vietnam by train",
+    )
+    match = assign(later, [hanoi])
+    assert match is not None
+    assert match.story_id == 1
+    assert "same city (Hanoi)" in match.reasons
+
+
+def test_same_leaders_other_place_and_time_is_another_story() -> None:
+    singapore = story(1, report(SINGAPORE, day("2018-06-10")))
+    assert assign(report(HANOI, day("2019-02-25")), [singapore]) is None
+
+
+def test_same_leaders_and_place_after_the_meeting_concluded_is_another_story() -> None:
+    first = analysis(MOON, KIM, city="Panmunjom", start="2018-04-27", status="concluded")
+    second = analysis(MOON, KIM, city="Panmunjom", start="2018-05-26")
+    assert (
+        assign(report(second, day("2018-05-26")), [story(1, report(first, day("2018-04-27")))])
+        is None
+    )
+
+
+def test_dates_moved_before_the_meeting_stay_in_the_story() -> None:
+    planned = story(1, report(HANOI, day("2019-02-20")))
+    moved = report(analysis(TRUMP, KIM, city="Hanoi", start="2019-03-05"), day("2019-02-22"))
+    match = assign(moved, [planned])
+    assert match is not None
+    assert "dates moved before the meeting" in match.reasons
+
+
+def test_one_shared_leader_with_different_partners_is_another_story() -> None:
+    kim = story(1, report(analysis(TRUMP, KIM, start="2018-07-16"), day("2018-07-10")))
+    putin = report(analysis(TRUMP, PUTIN, start="2018-07-16"), day("2018-07-11"))
+    assert assign(putin, [kim]) is None
+
+
+def test_best_candidate_wins() -> None:
+    singapore = story(1, report(SINGAPORE, day("2019-02-20")))
+    hanoi = story(2, report(HANOI, day("2019-02-20")))
+    assert assign(report(HANOI, day("2019-02-21")), [singapore, hanoi]).story_id == 2  # type: ignore[union-attr]
+
+
+def test_near_duplicate_text_joins_even_without_facts() -> None:
+    text = "Leaders gather for the second summit in the Vietnamese capital on Wednesday"
+    first = story(1, report(analysis(), day("2019-02-25"), text))
+    copy = report(analysis(), day("2019-02-25"), text + ", officials said")
+    assert similarity(first.reports[0].signature, copy.signature) >= 0.8
+    match = assign(copy, [first])
+    assert match is not None
+    assert match.reasons[0].startswith("near-duplicate text")
+
+
+def test_draft_keeps_the_opening_headline_and_the_strongest_reasons() -> None:
+    a = report(HANOI, day("2019-02-25"), "Trump and Kim to meet in Hanoi")
+    b = report(analysis(TRUMP, KIM, venue="Metropole", score=0.95), day("2019-02-26"), "Venue set")
+    result = draft([b, a])
+    assert result.title == "Trump and Kim to meet in Hanoi"
+    assert result.facts.venue == "Metropole"
+    assert result.score == 0.95
+    assert "hanoi" in result.search_text
+    assert "kim jong-un" in result.search_text
