@@ -50,6 +50,7 @@ class FeedInfo:
     next_poll_at: datetime | None = None
     last_success_at: datetime | None = None
     interval_seconds: int | None = None
+    validators: Validators = Validators()
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,25 +159,23 @@ class Poller:
     async def _poll(self, feed: FeedInfo) -> FeedResult:
         now = self._clock()
         try:
-            validators = await self._store.validators(feed.id)
-            fetched = await self._fetcher.fetch(feed.url, validators)
+            fetched = await self._fetcher.fetch(feed.url, feed.validators)
             next_poll = now + self.interval_of(feed)
             if fetched.status == 304:
-                await self._store.record_success(
+                await self._store.record_poll(
                     feed.id, now=now, next_poll_at=next_poll, validators=fetched.validators
                 )
                 return FeedResult("not_modified")
             parsed = await self._parser.parse(fetched.body, fetched.headers, fetched.final_url)
             if parsed.warning:
                 log.warning("feed %s is not well formed but readable: %s", feed.url, parsed.warning)
-            stored = await self._store.store_items(
-                feed.id, parsed.items, now, announce_first=self._policy.announce_first
-            )
-            await self._store.record_success(
+            stored = await self._store.record_poll(
                 feed.id,
                 now=now,
                 next_poll_at=next_poll,
                 validators=fetched.validators,
+                items=parsed.items,
+                announce_first=self._policy.announce_first,
                 title=parsed.title,
                 new_url=fetched.permanent_url,
             )

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_POOL_SIZE = 4
+POOL_TIMEOUT_S = 120
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs", "9p", "afs", "glusterfs", "ceph"}
 )
@@ -67,10 +69,17 @@ def create_engine(url: str) -> AsyncEngine:
                 f"the SQLite database {path} is on a network filesystem ({fs_type}); WAL mode "
                 "is unsafe there: use a local volume or PostgreSQL (NEWSBOT_DATABASE_URL)"
             )
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        # SQLite has one writer: a few long-lived connections beat opening one per burst.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=POOL_TIMEOUT_S,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.core.errors import NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.storage.db import create_engine, migrate
 from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, MetaRow
+
+FEEDS = cast("Table", FeedRow.__table__)
+ITEMS = cast("Table", ItemRow.__table__)
 
 
 class DuplicateFeed(NewsbotError):
@@ -120,14 +123,6 @@ class Store:
             rows = await session.scalars(query.order_by(FeedRow.id))
             return [_feed_info(row) for row in rows]
 
-    async def validators(self, feed_id: int) -> Validators:
-        """The stored ETag / Last-Modified of a feed."""
-        async with self._sessions() as session:
-            row = await session.get(FeedRow, feed_id)
-            if row is None:
-                raise NotFound(f"no feed with id {feed_id}")
-            return Validators(etag=row.etag, last_modified=row.last_modified)
-
     async def record_success(
         self,
         feed_id: int,
@@ -139,28 +134,51 @@ class Store:
         new_url: str | None = None,
     ) -> None:
         """A poll worked (200 or 304): reset failures, keep validators, maybe adopt a 301."""
-        values: dict[str, object] = {
-            "etag": validators.etag,
-            "last_modified": validators.last_modified,
-            "last_polled_at": now,
-            "last_success_at": now,
-            "next_poll_at": next_poll_at,
-            "consecutive_failures": 0,
-            "last_error": None,
-        }
-        if title:
-            values["title"] = title[:500]
-        async with self._sessions.begin() as session:
-            await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
-        if new_url is not None:
-            try:
-                async with self._sessions.begin() as session:
-                    await session.execute(
-                        update(FeedRow).where(FeedRow.id == feed_id).values(url=new_url)
-                    )
-            except IntegrityError:
-                # Another feed already has the target URL: keep ours rather than merge blindly.
-                pass
+        await self.record_poll(
+            feed_id,
+            now=now,
+            next_poll_at=next_poll_at,
+            validators=validators,
+            title=title,
+            new_url=new_url,
+        )
+
+    async def record_poll(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_poll_at: datetime,
+        validators: Validators,
+        items: Sequence[ParsedItem] = (),
+        announce_first: int = 0,
+        title: str | None = None,
+        new_url: str | None = None,
+    ) -> list[NewItem]:
+        """One successful poll in one transaction: new items stored, the feed row updated.
+
+        Returns the items never seen before (see ``store_items``). A permanent redirect is
+        adopted only here, after its target parsed, and only if no other feed has that URL.
+        """
+        async with self.engine.begin() as conn:
+            stored = await self._insert_items(conn, feed_id, items, now, announce_first)
+            values: dict[str, object] = {
+                "etag": validators.etag,
+                "last_modified": validators.last_modified,
+                "last_polled_at": now,
+                "last_success_at": now,
+                "next_poll_at": next_poll_at,
+                "consecutive_failures": 0,
+                "last_error": None,
+            }
+            if title:
+                values["title"] = title[:500]
+            if new_url is not None:
+                taken = await conn.scalar(select(FEEDS.c.id).where(FEEDS.c.url == new_url))
+                if taken is None:
+                    values["url"] = new_url
+            await conn.execute(update(FEEDS).where(FEEDS.c.id == feed_id).values(**values))
+        return stored
 
     async def record_failure(
         self,
@@ -220,45 +238,69 @@ class Store:
         changed GUID with the same link, or a re-emitted old item, is not new. The first poll
         of a feed records everything and announces only the ``announce_first`` newest.
         """
-        async with self._sessions.begin() as session:
-            feed = await session.get(FeedRow, feed_id, with_for_update=True)
-            if feed is None:
-                raise NotFound(f"no feed with id {feed_id}")
-            fresh = await _unseen(session, feed_id, items)
-            first_poll = not feed.seeded
-            feed.seeded = True
-            if not fresh:
-                return []
-            announce = set(range(len(fresh))) if not first_poll else set(range(announce_first))
-            rows = [
-                {
-                    "feed_id": feed_id,
-                    "key": item.key,
-                    "link": item.link,
-                    "title": item.title,
-                    "summary": item.summary,
-                    "published": item.published,
-                    "first_seen": now,
-                    "pending": index in announce,
-                }
-                for index, item in enumerate(fresh)
-            ]
-            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-            statement = (
-                insert(ItemRow)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-                .returning(ItemRow.id, ItemRow.key, ItemRow.pending)
-            )
-            inserted = {
-                key: (item_id, pending)
-                for item_id, key, pending in await session.execute(statement)
+        async with self.engine.begin() as conn:
+            return await self._insert_items(conn, feed_id, items, now, announce_first)
+
+    async def _insert_items(
+        self,
+        conn: AsyncConnection,
+        feed_id: int,
+        items: Sequence[ParsedItem],
+        now: datetime,
+        announce_first: int,
+    ) -> list[NewItem]:
+        feed_query = select(FEEDS.c.seeded, FEEDS.c.title, FEEDS.c.url).where(FEEDS.c.id == feed_id)
+        if self.engine.dialect.name == "postgresql":
+            feed_query = feed_query.with_for_update()
+        feed = (await conn.execute(feed_query)).one_or_none()
+        if feed is None:
+            raise NotFound(f"no feed with id {feed_id}")
+        if not feed.seeded:
+            await conn.execute(update(FEEDS).where(FEEDS.c.id == feed_id).values(seeded=True))
+        fresh = await _unseen(conn, feed_id, items)
+        if not fresh:
+            return []
+        announce = len(fresh) if feed.seeded else announce_first
+        rows = [
+            {
+                "feed_id": feed_id,
+                "key": item.key,
+                "link": item.link,
+                "title": item.title,
+                "summary": item.summary,
+                "published": item.published,
+                "first_seen": now,
+                "pending": index < announce,
             }
-            return [
-                _new_item(*inserted[item.key], feed, item, now)
-                for item in fresh
-                if item.key in inserted
-            ]
+            for index, item in enumerate(fresh)
+        ]
+        result = await conn.execute(self._insert_statement(), rows)
+        inserted = {key: (item_id, pending) for item_id, key, pending in result}
+        return [
+            NewItem(
+                id=inserted[item.key][0],
+                feed_id=feed_id,
+                feed_title=feed.title,
+                feed_url=feed.url,
+                link=item.link,
+                title=item.title,
+                summary=item.summary,
+                published=item.published,
+                first_seen=now,
+                pending=inserted[item.key][1],
+            )
+            for item in fresh
+            if item.key in inserted
+        ]
+
+    def _insert_statement(self) -> Any:
+        """One cached INSERT … ON CONFLICT DO NOTHING … RETURNING, run as executemany."""
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        return (
+            insert(ITEMS)
+            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+            .returning(ITEMS.c.id, ITEMS.c.key, ITEMS.c.pending)
+        )
 
     async def pending_items(self, limit: int = 500) -> list[NewItem]:
         """Items stored but not yet announced (e.g. the bot stopped in between)."""
@@ -316,26 +358,33 @@ class Store:
             return int(await session.scalar(query) or 0)
 
 
+_SEEN = select(ITEMS.c.key, ITEMS.c.link).where(
+    ITEMS.c.feed_id == bindparam("feed_id"),
+    or_(
+        ITEMS.c.key.in_(bindparam("keys", expanding=True)),
+        ITEMS.c.link.in_(bindparam("links", expanding=True)),
+    ),
+)
+
+
 async def _unseen(
-    session: AsyncSession, feed_id: int, items: Sequence[ParsedItem]
+    conn: AsyncConnection, feed_id: int, items: Sequence[ParsedItem]
 ) -> list[ParsedItem]:
     """The items whose key and link are both unknown for the feed, first occurrence only."""
-    keys = {item.key for item in items}
-    links = {item.link for item in items if item.link}
+    keys = sorted({item.key for item in items})
+    links = sorted({item.link for item in items if item.link})
     known_keys: set[str] = set()
-    known_links: set[str | None] = set()
-    for chunk in _chunks(sorted(keys), 500):
-        known_keys.update(
-            await session.scalars(
-                select(ItemRow.key).where(ItemRow.feed_id == feed_id, ItemRow.key.in_(chunk))
-            )
-        )
-    for chunk in _chunks(sorted(links), 500):
-        known_links.update(
-            await session.scalars(
-                select(ItemRow.link).where(ItemRow.feed_id == feed_id, ItemRow.link.in_(chunk))
-            )
-        )
+    known_links: set[str] = set()
+    for start in range(0, max(len(keys), len(links)), 500):
+        params = {
+            "feed_id": feed_id,
+            "keys": keys[start : start + 500],
+            "links": links[start : start + 500],
+        }
+        for key, link in await conn.execute(_SEEN, params):
+            known_keys.add(key)
+            if link:
+                known_links.add(link)
     fresh: list[ParsedItem] = []
     for item in items:
         if item.key in known_keys or (item.link and item.link in known_links):
@@ -345,10 +394,6 @@ async def _unseen(
             known_links.add(item.link)
         fresh.append(item)
     return fresh
-
-
-def _chunks(values: list[str], size: int) -> list[list[str]]:
-    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def _feed_info(row: FeedRow) -> FeedInfo:
@@ -362,23 +407,7 @@ def _feed_info(row: FeedRow) -> FeedInfo:
         next_poll_at=row.next_poll_at,
         last_success_at=row.last_success_at,
         interval_seconds=row.interval_seconds,
-    )
-
-
-def _new_item(
-    item_id: int, pending: bool, feed: FeedRow, item: ParsedItem, now: datetime
-) -> NewItem:
-    return NewItem(
-        id=item_id,
-        feed_id=feed.id,
-        feed_title=feed.title,
-        feed_url=feed.url,
-        link=item.link,
-        title=item.title,
-        summary=item.summary,
-        published=item.published,
-        first_seen=now,
-        pending=pending,
+        validators=Validators(etag=row.etag, last_modified=row.last_modified),
     )
 
 

@@ -133,7 +133,7 @@ async def test_success_resets_failures_and_keeps_validators(store: Store) -> Non
     assert (info.consecutive_failures, info.last_error, info.title) == (0, None, "Feed title")
     assert info.url == "https://a.example/moved"
     assert info.next_poll_at == NOW + timedelta(minutes=15)
-    assert await store.validators(feed.id) == Validators('"v1"', "Wed, 25 Nov 2026 10:00:00 GMT")
+    assert info.validators == Validators('"v1"', "Wed, 25 Nov 2026 10:00:00 GMT")
 
 
 async def test_due_and_backoff_selection(store: Store) -> None:
