@@ -60,8 +60,18 @@ CALENDAR_FILE = "newsbot-summits.ics"
 _DEFERRED = "newsbot:deferred"
 _MANAGE_SERVER = discord.Permissions(manage_guild=True)
 
-manage_server = app_commands.checks.has_permissions(manage_guild=True)
-"""The runtime check on every configuration command (reads the interaction's permissions)."""
+
+def _may_configure(interaction: Interaction) -> bool:
+    """In a server, with Manage Server in this channel (the interaction's resolved permissions)."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage
+    if not interaction.permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
+    return True
+
+
+manage_server = app_commands.check(_may_configure)
+"""The runtime check on every configuration command; ``default_permissions`` is only a hint."""
 
 
 # --- replies -----------------------------------------------------------------------------------
@@ -319,15 +329,25 @@ class DigestCommands(
 ):
     """Digests on demand."""
 
-    def __init__(self, desk: NewsDesk) -> None:
+    def __init__(self, desk: NewsDesk, *, per_channel_seconds: float = 60.0) -> None:
         super().__init__()
         self.desk = desk
+        self._per = per_channel_seconds
+        self._cooldowns: dict[int, app_commands.Cooldown] = {}
+
+    def _cool_down(self, interaction: Interaction) -> None:
+        """One digest per channel per minute: anyone may ask, nobody may flood."""
+        key = interaction.channel_id or 0
+        cooldown = self._cooldowns.setdefault(key, app_commands.Cooldown(1, self._per))
+        retry_after = cooldown.update_rate_limit()
+        if retry_after:
+            raise app_commands.CommandOnCooldown(cooldown, retry_after)
 
     @app_commands.command(name="now")
-    @app_commands.checks.cooldown(1, 60.0, key=lambda interaction: interaction.channel_id)
     async def now(self, interaction: Interaction) -> None:
         """Post a digest of current summit stories here now."""
         destination = destination_of(interaction)
+        self._cool_down(interaction)
         await defer(interaction)
         digest = await self.desk.digest_now(destination)
         first, *rest = render_digest(digest)

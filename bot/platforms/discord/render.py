@@ -14,7 +14,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_mentions
 
 from bot.core.models import FeedInfo
 from bot.core.stories import (
@@ -37,6 +37,7 @@ FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 AUTHOR_MAX = 256
 URL_MAX = 2048
+LINK_IN_TEXT_MAX = 300
 
 NO_MENTIONS = discord.AllowedMentions.none()
 """Passed with every send and edit: feed text must never ping anyone (C1)."""
@@ -60,6 +61,11 @@ _INVISIBLE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _WHITESPACE = re.compile(r"\s+")
+# A bare URL (no brackets, parentheses or markdown delimiters inside) that Discord autolinks.
+_BARE_URL = re.compile(r"https?://[^\s<>\[\]()\\|`\"]*[^\s<>\[\]()\\|`\".,:;'!?*_~]")
+_MARKDOWN_CHAR = re.compile(r"([\\*_~|`\[\]])")
+_BLOCK_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
+_LIST_NUMBER = re.compile(r"^(\s*\d+)([.)]\s)", re.MULTILINE)
 # Discord syntax that escape_mentions leaves alone: <@user>, <#channel>, </command:id>, <:emoji:id>,
 # <t:timestamp>, <https://suppressed.link>; a zero-width space after '<' renders them literally.
 _ANGLE_SYNTAX = re.compile(r"<(?=[@#/:!&a-zA-Z])")
@@ -97,11 +103,31 @@ def clean(text: str | None, limit: int) -> str:
     return truncate(text, limit)
 
 
+def escape_markdown(text: str) -> str:
+    """Backslash-escape Discord markdown outside bare URLs, which stay clickable.
+
+    discord.py's ``utils.escape_markdown`` treats everything from the first "[" to the last ")"
+    on a line as one masked link and escapes only its first character, so a second masked link
+    or a spoiler after it would stay live; this escapes every markdown character instead.
+    """
+    out: list[str] = []
+    position = 0
+    for match in _BARE_URL.finditer(text):
+        out.append(_MARKDOWN_CHAR.sub(r"\\\1", text[position : match.start()]))
+        out.append(match.group())
+        position = match.end()
+    out.append(_MARKDOWN_CHAR.sub(r"\\\1", text[position:]))
+    escaped = "".join(out)
+    # Block syntax counts only at the start of a line: headings, quotes, lists, subtext.
+    return _LIST_NUMBER.sub(r"\1\\\2", _BLOCK_START.sub(r"\1\\\2", escaped))
+
+
 def plain(text: str | None, limit: int) -> str:
-    """Feed text for places that show no markdown (autocomplete names): one clean line."""
+    """Feed text for places that render no markdown (footers, autocomplete): one inert line."""
     if not text:
         return ""
-    return truncate(_WHITESPACE.sub(" ", _INVISIBLE.sub("", text)), limit)
+    text = escape_mentions(_WHITESPACE.sub(" ", _INVISIBLE.sub("", text)).strip())
+    return truncate(_ANGLE_SYNTAX.sub("<\u200b", text), limit)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -244,7 +270,7 @@ def _sources_footer(story: Story) -> str:
     text = f"{count} source{'s' if count != 1 else ''}"
     if names:
         text += " · " + ", ".join(names)
-    return truncate(_WHITESPACE.sub(" ", _INVISIBLE.sub("", text)), FOOTER_MAX)
+    return plain(text, FOOTER_MAX)
 
 
 def _best_link(story: Story) -> str | None:
@@ -484,8 +510,12 @@ def _story_card(story: Story) -> discord.Embed:
     count = len(story.sources)
     sources = f"{count} source{'s' if count != 1 else ''}"
     if links:
-        shown = " · ".join(_link(name, link) for name, link in list(links.items())[:5])
-        sources += f": {shown}" + (f" +{len(links) - 5}" if len(links) > 5 else "")
+        # Long addresses count against the 6,000-character message budget: name them only.
+        shown = " · ".join(
+            _link(name, link) if len(link) <= LINK_IN_TEXT_MAX else name
+            for name, link in list(links.items())[:3]
+        )
+        sources += f": {shown}" + (f" +{len(links) - 3}" if len(links) > 3 else "")
     description = "\n".join(
         part
         for part in (

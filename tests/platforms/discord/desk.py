@@ -122,7 +122,8 @@ def huge_story(story_id: int = 999) -> Story:
         score=1.0,
         reasons=tuple(big for _ in range(40)),
         sources=tuple(
-            Source(n, big, f"https://outlet{n}.example.com/{'p' * 500}", big, NOW) for n in range(300)
+            Source(n, big, f"https://outlet{n}.example.com/{'p' * 500}", big, NOW)
+            for n in range(300)
         ),
         first_seen=NOW,
         updated_at=NOW,
@@ -133,7 +134,9 @@ def huge_story(story_id: int = 999) -> Story:
 
 def make_feed(feed_id: int = 1, **overrides: Any) -> FeedInfo:
     """A healthy feed."""
-    feed = FeedInfo(id=feed_id, url=f"https://news{feed_id}.example.com/rss", title=f"News {feed_id}")
+    feed = FeedInfo(
+        id=feed_id, url=f"https://news{feed_id}.example.com/rss", title=f"News {feed_id}"
+    )
     return replace(feed, **overrides)
 
 

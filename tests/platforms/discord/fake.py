@@ -34,7 +34,9 @@ BOT_USER = {
     "bot": True,
 }
 ADMIN_PERMISSIONS = str((1 << 41) - 1)  # every permission bit, MANAGE_GUILD (1 << 5) included
-MEMBER_PERMISSIONS = str((1 << 10) | (1 << 11) | (1 << 14) | (1 << 16))  # view, send, embed, history
+MEMBER_PERMISSIONS = str(
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16)
+)  # view, send, embed, history
 
 
 @dataclass
@@ -80,7 +82,9 @@ class Failure:
     delay: float = 0.0
 
 
-def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    obj: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """discord.py parses a body only when Content-Type is exactly application/json."""
     return web.Response(
         body=json.dumps(obj).encode(),
@@ -263,9 +267,7 @@ class FakeDiscord:
             self._nonces[(channel_id, str(nonce))] = message
         return message
 
-    def _message(
-        self, channel_id: str, body: dict[str, Any], **extra: Any
-    ) -> dict[str, Any]:
+    def _message(self, channel_id: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
         message = {
             "id": extra.pop("message_id", None) or str(next(self._ids)),
             "channel_id": channel_id,
@@ -446,8 +448,6 @@ async def deliver(client: Any, payload: dict[str, Any], timeout: float = 5.0) ->
     before = set(asyncio.all_tasks())
     client._connection.parse_interaction_create(payload)
     started = [
-        task
-        for task in asyncio.all_tasks() - before
-        if task.get_name() == "CommandTree-invoker"
+        task for task in asyncio.all_tasks() - before if task.get_name() == "CommandTree-invoker"
     ]
     await asyncio.wait_for(asyncio.gather(*started), timeout)
