@@ -64,7 +64,7 @@ class DigestScheduler:
         following = self._fire(schedule, subscription.timezone, scheduled)
         while following <= now:
             scheduled, following = following, self._fire(schedule, subscription.timezone, following)
-        since = due.since or scheduled - self._lookback
+        since = due.since or due.scheduled_at - self._lookback
         stories = await self._stories.recent(since)
         digest = build_digest(
             stories,
