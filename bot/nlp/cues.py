@@ -29,11 +29,12 @@ MEETING_PHRASES = (
     "news conference", "press conference", "joint statement", "joint declaration",
     "shook hands", "state visit", "held talks", "hold talks", "one-on-one",
 )  # fmt: skip
+# Leaders of states as a group; "leaders of Congress" or "party leaders" are not.
 GATHERING_PHRASES = (
-    "world leaders", "eu leaders", "european leaders", "leaders of", "heads of state",
-    "heads of government", "regional leaders", "asian leaders", "african leaders", "g7 leaders",
-    "g20 leaders", "nato leaders", "two leaders", "both leaders", "the leaders", "fellow leaders",
-    "arab leaders", "leaders'", "leaders from",
+    "world leaders", "eu leaders", "european leaders", "heads of state", "heads of government",
+    "regional leaders", "asian leaders", "african leaders", "arab leaders", "g7 leaders",
+    "g8 leaders", "g20 leaders", "nato leaders", "asean leaders", "apec leaders", "two leaders",
+    "both leaders", "fellow leaders", "leaders from across", "national leaders", "state leaders",
 )  # fmt: skip
 
 ABSENCE_PHRASES = (
@@ -150,6 +151,8 @@ def _summit_use(s: Sentence, i: int) -> str:
         return "conference"
     has_leaders = "head_title" in s.kinds or "series" in s.kinds or " leaders " in s.low
     if not has_leaders and len(words & lexicon.CONFERENCE_WORDS) >= 1:
+        return "conference"
+    if words & lexicon.NON_LEADER_GROUPS and "head_title" not in s.kinds:
         return "conference"
     if not has_leaders and words & lexicon.SPORT_WORDS:
         return "sport"

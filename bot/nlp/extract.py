@@ -23,19 +23,26 @@ from bot.nlp.status import classify_status
 from bot.nlp.summary import summarise
 
 # The facts sit in the lead and in paragraphs about the meeting; spaCy's cost grows with length.
-LEAD_WORDS = 500
+LEAD_WORDS = 400
 MAX_WORDS = 800
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))\s+(?=[\"“‘A-Z0-9])")
 # Page furniture inside article text: video teasers, share and subscribe prompts.
 _CHROME = re.compile(
-    r"JUST WATCHED|MUST WATCH|Replay More Videos|^\s*(Read more|Click here|Sign up|Follow us|"
-    r"Share this|Related:|Advertisement)\b",
+    r"JUST WATCHED|MUST WATCH|Replay More Videos|Hide Caption|"
+    r"^\s*(Read more|Click here|Sign up|Follow us|Share this|Related:|Advertisement)\b",
     re.IGNORECASE,
 )
-_CUE = re.compile(
-    r"\b(summit\w*|talks|meet\w*|met|visit\w*|leaders?|president|prime minister|premier|"
-    r"chancellor|g-?\d+|nato|apec|asean|agenda|sanctions|trade|deal|agreement|said|says)\b",
+# Paragraphs worth spaCy's time after the lead: first those about the meeting, then the rest
+# that carry quotes or agenda words.
+_STRONG_CUE = re.compile(
+    r"\b(summit\w*|talks|meet|meets|met|meeting|visit\w*|leaders|g-?\d+|nato|apec|asean|"
+    r"counterparts?|hosts?|hosted)\b",
+    re.IGNORECASE,
+)
+_WEAK_CUE = re.compile(
+    r"\b(leader|president|prime minister|premier|chancellor|agenda|sanctions|trade|deal|"
+    r"agreement|said|says)\b",
     re.IGNORECASE,
 )
 
@@ -90,21 +97,26 @@ GATE_REASON = "gate: no summit keyword (summit, a summit series, or a meeting wo
 
 
 def trim(text: str, lead_words: int = LEAD_WORDS, max_words: int = MAX_WORDS) -> str:
-    """The lead, then the paragraphs with meeting, leader or agenda words, within ``max_words``."""
+    """The lead, then paragraphs about the meeting, then others with quotes or agenda words.
+
+    At most ``max_words`` (a paragraph that does not fit is skipped); original order is kept.
+    """
     chunks = list(_chunks(text))
-    kept: list[str] = []
+    sizes = [len(c.split()) for c in chunks]
+    chosen: set[int] = set()
     used = 0
-    for i, chunk in enumerate(chunks):
-        n = len(chunk.split())
-        in_lead = used < lead_words
-        if used + n > max_words and kept:
-            if i < 3:
-                continue
+    for i, n in enumerate(sizes):
+        if used >= lead_words:
             break
-        if in_lead or _CUE.search(chunk):
-            kept.append(chunk)
+        if used + n <= max_words or not chosen:
+            chosen.add(i)
             used += n
-    return "\n\n".join(kept)
+    for cue in (_STRONG_CUE, _WEAK_CUE):
+        for i, chunk in enumerate(chunks):
+            if i not in chosen and used + sizes[i] <= max_words and cue.search(chunk):
+                chosen.add(i)
+                used += sizes[i]
+    return "\n\n".join(chunks[i] for i in sorted(chosen))
 
 
 def _chunks(text: str) -> Iterator[str]:

@@ -175,7 +175,6 @@ SUMMIT_SERIES: dict[str, str] = {
     "european council": "EU Council",
     "eu council": "EU Council",
     "eu summit": "EU Council",
-    "eu leaders": "EU Council",
     "brics": "BRICS",
     "sco": "SCO",
     "shanghai cooperation organisation": "SCO",
@@ -505,6 +504,15 @@ MINISTER_MEETING_WORDS: frozenset[str] = frozenset(
         "sherpas",
     }
 )
+
+# Groups whose "summit" is not a meeting of heads of state or government.
+NON_LEADER_GROUPS: frozenset[str] = frozenset(
+    {
+        "bishops", "cardinals", "clergy", "executives", "ceos", "scientists", "experts",
+        "activists", "mayors", "governors", "students", "teachers", "doctors", "unions",
+        "farmers", "business", "chiefs", "police", "researchers", "youth", "women's",
+    }
+)  # fmt: skip
 
 PHONE_WORDS: frozenset[str] = frozenset(
     {

@@ -207,7 +207,7 @@ def _add(person: Person, span: Span, text: str, in_title: bool) -> None:
     person.in_title = person.in_title or in_title
     title = span._.newsbot_title
     kind = span._.newsbot_title_kind
-    before = span.doc[max(0, span.start - 3) : span.start].text.lower()
+    before = span.doc[max(0, span.start - 5) : span.start].text.lower()
     if (title and any(f in title.lower() for f in _FORMER)) or any(f in before for f in _FORMER):
         person.former = True
     if kind == HEAD and title and title.lower() in {"counterpart", "counterparts"}:

@@ -7,6 +7,7 @@ summit of leaders, negative ones for a look-alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ WEIGHTS: dict[str, float] = {
     "summit_in_title": 2.5,
     "summit_noun": 2.5,
     "summit_in_lede": 1.0,
-    "heads_of_state": 1.5,
+    "heads_of_state": 1.0,
     "leaders_meet": 2.5,
     "host_city": 0.5,
     "summit_series": 1.0,
@@ -34,7 +35,12 @@ WEIGHTS: dict[str, float] = {
     "ministers_only": -3.0,
     "phone_call": -2.5,
     "passing_mention": -3.0,
+    "timeline": -3.0,
 }
+# "June 17-18, 2013 - The G8 summit is held…": a chronology or fact sheet, not a report.
+_DATED_ENTRY = re.compile(
+    r"^(?:(?:[A-Z][a-z]{2,8}\.? )?\d{1,2}(?:-\d{1,2})?, )?(?:[A-Z][a-z]{2,8} )?\d{4}\s*[-–—:]\s"
+)
 LEDE_SENTENCES = 3
 
 
@@ -107,9 +113,11 @@ def heads_of_state(ev: Evidence) -> Signal | None:
 
 
 def leaders_meet(ev: Evidence) -> Signal | None:
-    """A sentence has a leader (or "the two leaders") and a meeting word: met, talks, visit…"""
+    """Leaders named together with a meeting word (met, talks, visit…): full in the headline or
+    lede, else 1/2 for one sentence and 1/4 more for each further one."""
     hits = [s for s in ev.all if _leaders_meeting(ev, s)]
-    value = 0.5 + 0.25 * (len(hits) - 1) if hits else 0.0
+    prominent = any(s.in_title or s.index < LEDE_SENTENCES for s in hits)
+    value = 1.0 if prominent else 0.5 + 0.25 * (len(hits) - 1) if hits else 0.0
     return _sig("leaders_meet", value, hits[0].text if hits else "")
 
 
@@ -120,9 +128,7 @@ def host_city(ev: Evidence) -> Signal | None:
 
 def summit_series(ev: Evidence) -> Signal | None:
     """A summit series (G7, G20, NATO, APEC, EU Council…) in a sentence about meeting."""
-    hit = _first(
-        ev.all, lambda s: "series" in s.kinds and bool(s.kinds & {"summit", "meeting", "gathering"})
-    )
+    hit = _first(ev.all, lambda s: "series" in s.kinds and bool(s.kinds & {"summit", "meeting"}))
     return _sig("summit_series", 1.0 if hit else 0.0, hit)
 
 
@@ -133,8 +139,8 @@ def series_in_title(ev: Evidence) -> Signal | None:
 
 
 def leaders_gathering(ev: Evidence) -> Signal | None:
-    """ "world leaders", "EU leaders", "heads of state" gather."""
-    hit = _first(ev.all, lambda s: "gathering" in s.kinds)
+    """ "world leaders", "EU leaders", "heads of state" meet."""
+    hit = _first(ev.all, lambda s: "gathering" in s.kinds and bool(s.kinds & {"summit", "meeting"}))
     return _sig("leaders_gathering", 1.0 if hit else 0.0, hit)
 
 
@@ -202,6 +208,15 @@ def passing_mention(ev: Evidence) -> Signal | None:
     return _sig("passing_mention", 1.0, first.text)
 
 
+def timeline(ev: Evidence) -> Signal | None:
+    """Many sentences open with a date ("2013 - …"): a chronology that lists summits in passing."""
+    dated = [s for s in ev.body if _DATED_ENTRY.match(s.text)]
+    if len(dated) < 3:
+        return None
+    share = len(dated) / max(1, len(ev.body))
+    return _sig("timeline", 3 * share, dated[0].text)
+
+
 def _leaders_in(ev: Evidence, s: Sentence) -> int:
     """Distinct leaders named in a sentence, or leader titles if there are more of those."""
     named = 0
@@ -240,6 +255,7 @@ SIGNALS: tuple[Callable[[Evidence], Signal | None], ...] = (
     ministers_only,
     phone_call,
     passing_mention,
+    timeline,
 )
 
 

@@ -113,3 +113,35 @@ def test_reasons_are_strongest_first() -> None:
     ]
     assert len(ranked) == len(values)
     assert ranked[0].startswith(max(found.signals, key=lambda s: abs(s.contribution)).name)
+
+
+def test_series_in_title() -> None:
+    got = fired("G20 leaders open talks", "Leaders arrived on Friday.")
+    assert got["series_in_title"] > 0
+
+
+def test_timeline_is_not_a_report() -> None:
+    entries = "\n\n".join(
+        f"{year} - Something happened in the country that year." for year in range(1990, 2000)
+    )
+    text = (
+        "Here is a look at the country.\n\n" + entries + "\n\n2001 - The G8 summit is held there."
+    )
+    got = fired("Country Fast Facts", text)
+    assert got["timeline"] < 0
+    assert not detection("Country Fast Facts", text).is_summit
+
+
+def test_congress_leaders_are_not_heads_of_state() -> None:
+    text = (
+        "President Anna Berg held a meeting with Democratic and Republican leaders of Congress "
+        "on Thursday to discuss the budget."
+    )
+    got = fired("Budget talks", text)
+    assert "leaders_gathering" not in got
+    assert not detection("Budget talks", text).is_summit
+
+
+def test_church_summit_is_a_lookalike() -> None:
+    text = "Catholic bishops from around the world attended a summit in Rome on abuse."
+    assert fired("Bishops meet", text)["conference"] < 0
