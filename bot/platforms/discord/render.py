@@ -7,6 +7,7 @@ message is fitted to the limits of §2 here, before anything is sent.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ _INVISIBLE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _WHITESPACE = re.compile(r"\s+")
+_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f<>\"\\`]")
 # A bare URL (no brackets, parentheses or markdown delimiters inside) that Discord autolinks.
 _BARE_URL = re.compile(r"https?://[^\s<>\[\]()\\|`\"]*[^\s<>\[\]()\\|`\".,:;'!?*_~]")
 _MARKDOWN_CHAR = re.compile(r"([\\*_~|`\[\]])")
@@ -97,7 +99,8 @@ def clean(text: str | None, limit: int) -> str:
     """Feed text made inert: one line, markdown and mentions escaped, cut to ``limit``."""
     if not text:
         return ""
-    text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
+    # Escaping only lengthens text: what lies past a few times the limit can never be shown.
+    text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 4 + 64])).strip()
     text = escape_mentions(escape_markdown(text))
     text = _ANGLE_SYNTAX.sub("<\u200b", text)
     return truncate(text, limit)
@@ -126,18 +129,17 @@ def plain(text: str | None, limit: int) -> str:
     """Feed text for places that render no markdown (footers, autocomplete): one inert line."""
     if not text:
         return ""
-    text = escape_mentions(_WHITESPACE.sub(" ", _INVISIBLE.sub("", text)).strip())
+    text = escape_mentions(_WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 4 + 64])).strip())
     return truncate(_ANGLE_SYNTAX.sub("<\u200b", text), limit)
 
 
+@functools.lru_cache(maxsize=4096)
 def safe_url(url: str | None) -> str | None:
     """``url`` if Discord will accept it as a link (http/https, a real host), else None (C4)."""
     if not url:
         return None
     url = url.strip()
-    if len(url) > URL_MAX or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        return None
-    if any(ch in url for ch in '<>"\\`'):
+    if len(url) > URL_MAX or _URL_BAD_CHAR.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -157,6 +159,7 @@ def safe_url(url: str | None) -> str | None:
     return url.replace("(", "%28").replace(")", "%29")
 
 
+@functools.lru_cache(maxsize=4096)
 def domain(url: str | None) -> str | None:
     """The host of a safe link, without ``www.`` (what a footer can truthfully claim)."""
     link = safe_url(url)
@@ -174,7 +177,7 @@ def _link(label: str, url: str | None) -> str:
 
 def first_sentence(text: str) -> str:
     """The first sentence of a summary, for digests."""
-    text = _WHITESPACE.sub(" ", text).strip()
+    text = _WHITESPACE.sub(" ", text[:2000]).strip()
     return _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
 
 

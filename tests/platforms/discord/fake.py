@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,7 @@ class Call:
     body: Any
     files: list[tuple[str, bytes]] = field(default_factory=list)
     content_type: str = ""
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def is_message_payload(self) -> bool:
