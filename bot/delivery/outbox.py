@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from bot.core.errors import DeliveryError, DestinationGone, RateLimited
 from bot.core.ports import Notifier
 from bot.delivery.records import OutboxEntry
-from bot.storage.newsdesk import OutboxRepository
+from bot.storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.core.ports import Notifier
 from bot.delivery.digests import DigestScheduler
-from bot.delivery.outbox import DeliveryReport, Outbox
+from bot.delivery.outbox import DeliveryReport, Outbox, OutboxPolicy
 from bot.delivery.router import Router
+from bot.storage.newsdesk import Repositories
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,40 @@ class DeliveryService:
         self._clock = clock
         self._idle = idle
         self._wake = asyncio.Event()
+
+    @classmethod
+    def build(
+        cls,
+        repositories: Repositories,
+        notifiers: Sequence[Notifier],
+        *,
+        clock: Callable[[], datetime],
+        policy: OutboxPolicy | None = None,
+        idle: timedelta = timedelta(seconds=5),
+    ) -> DeliveryService:
+        """Router, digest scheduler and outbox over ``repositories``, waking the loop on news."""
+        wake = asyncio.Event()
+        router = Router(
+            repositories.subscriptions, repositories.outbox, clock=clock, on_routed=wake.set
+        )
+        digests = DigestScheduler(
+            repositories.subscriptions,
+            repositories.outbox,
+            repositories.stories,
+            clock=clock,
+            on_queued=wake.set,
+        )
+        outbox = Outbox(repositories.outbox, notifiers, clock=clock, policy=policy)
+        service = cls(router, digests, outbox, clock=clock, idle=idle)
+        service._wake = wake
+        return service
+
+    async def route(self) -> int:
+        """Turn new story events into outbox rows now (the StorySink's ``route``)."""
+        queued = await self.router.route_pending()
+        if queued:
+            self.wake()
+        return queued
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now (new rows were queued)."""

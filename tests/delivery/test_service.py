@@ -14,6 +14,8 @@ from bot.delivery.service import DeliveryService
 from bot.ingest.poll import Poller, PollPolicy
 from bot.platforms.console.notifier import ConsoleNotifier
 from bot.storage.store import Store
+from bot.stories.desk import Desk
+from bot.stories.sink import StorySink
 from tests.delivery.rig import Rig, channel
 from tests.fakes import FakeFetcher, FakeParser
 from tests.stories.helpers import KIM, TRUMP, analysis, day
@@ -117,20 +119,28 @@ async def test_poll_to_alert_update_and_terminal(store: Store) -> None:
     assert "Markets rally" not in out
 
 
-async def test_run_delivers_when_woken_and_stops_promptly(store: Store) -> None:
+async def test_run_wakes_on_new_rows_and_stops_promptly(store: Store) -> None:
     rig = Rig(store)
-    service = DeliveryService(
-        rig.router, rig.digests, rig.outbox, clock=rig.clock, idle=timedelta(seconds=30)
+    service = DeliveryService.build(
+        rig.repos, [rig.chat], clock=rig.clock, idle=timedelta(seconds=30)
     )
+    desk = Desk(rig.repos, store, rig.store.add_feed, clock=rig.clock, wake=service.wake)
+    sink = StorySink(rig.repos.stories, clock=rig.clock, route=service.route)
+    await service.start()
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
-    await asyncio.sleep(0.05)
-    await rig.desk.subscribe(channel("news"), "alerts")
-    service.wake()
-    for _ in range(100):
-        if rig.chat.messages:
-            break
-        await asyncio.sleep(0.01)
-    assert [m.kind for m in rig.chat.messages] == ["digest"]
+
+    async def seen(count: int) -> None:
+        for _ in range(200):
+            if len(rig.chat.messages) >= count:
+                return
+            await asyncio.sleep(0.01)
+
+    await desk.subscribe(channel("news"), "alerts")
+    await seen(1)
+    item = await rig.room.item("a.example", "Trump, Kim", analysis(TRUMP, KIM), rig.clock())
+    await sink.publish([item])
+    await seen(2)
+    assert [m.kind for m in rig.chat.messages] == ["digest", "new"]
     stop.set()
     await asyncio.wait_for(task, timeout=1)
