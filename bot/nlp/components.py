@@ -94,6 +94,19 @@ class LexiconComponent:
         if before is not None and before.lower_ in lexicon.NON_STATE_QUALIFIERS:
             return OTHER
         text = doc[start].lower_
+        if text == "chancellor" and before is not None:
+            # Britain's chancellor runs the treasury; Germany's and Austria's run the government.
+            qualifier = lexicon.country_of(before.text) or ""
+            if qualifier == "United Kingdom":
+                return OTHER
+        after = doc[start + 1] if start + 1 < len(doc) else None
+        if (
+            text == "premier"
+            and after is not None
+            and after.is_title
+            and after.ent_type_ != "PERSON"
+        ):
+            return OTHER  # "Premier League", "Premier Inn"
         if text in {"leader", "chairman", "king", "queen", "president", "premier"}:
             # "leader" and "chairman" are offices of parties and boards unless a state qualifies
             # them ("North Korean leader"); lower-case "president" after an ORG is a company's.

@@ -141,6 +141,10 @@ def _complete(person: Person, published: date | None) -> None:
             break
     if known is None:
         return
+    title = (person.title or "").lower()
+    if person.kind == HEAD and title == "chancellor" and known.title != "Chancellor":
+        # "Chancellor Gordon Brown" before he led the government: the treasury's chancellor.
+        person.kind = OTHER
     if len(_key(person.name).split()) < 2 or _key(person.name) != _key(known.name):
         person.canonical = known.name
     if person.kind is None and published is not None and not person.former:

@@ -32,7 +32,7 @@ WEIGHTS: dict[str, float] = {
     "place_name": -4.0,
     "conference": -4.0,
     "sport": -3.0,
-    "ministers_only": -3.0,
+    "ministers_only": -4.5,
     "phone_call": -2.5,
     "passing_mention": -3.0,
     "timeline": -3.0,
@@ -173,15 +173,19 @@ def sport(ev: Evidence) -> Signal | None:
 
 
 def ministers_only(ev: Evidence) -> Signal | None:
-    """The meeting is of ministers or officials, and no head of state or government meets."""
+    """The meeting is of ministers, and no head of state or government meets: full strength when
+    the headline or lede says so, 0.6 when only the body does."""
     if any(p.is_leader for p in ev.people) and leaders_meet(ev) is not None:
         return None
     hits = [
         s
         for s in ev.all
-        if "ministers_word" in s.kinds and s.kinds & {"summit", "meeting", "ministers"}
+        if "ministers_word" in s.kinds and s.kinds & {"summit", "meeting", "ministers", "series"}
     ]
-    return _sig("ministers_only", 1.0 if hits else 0.0, hits[0].text if hits else "")
+    if not hits:
+        return None
+    prominent = any(s.in_title or s.index < LEDE_SENTENCES for s in hits)
+    return _sig("ministers_only", 1.0 if prominent else 0.6, hits[0].text)
 
 
 def phone_call(ev: Evidence) -> Signal | None:
@@ -197,7 +201,13 @@ def passing_mention(ev: Evidence) -> Signal | None:
     """The summit appears in one or two sentences deep in the story, not in the headline or lede."""
     summit = [s for s in ev.all if s.kinds & {"summit"}]
     meeting = [s for s in ev.all if _leaders_meeting(ev, s)]
-    series = [s for s in ev.all if "series" in s.kinds]
+    series = [
+        s
+        for s in ev.all
+        if "series" in s.kinds
+        and s.kinds & {"summit", "meeting", "gathering"}
+        and "ministers_word" not in s.kinds
+    ]
     prominent = [s for s in summit + meeting + series if s.in_title or s.index < LEDE_SENTENCES]
     if prominent or not (summit or meeting):
         return None

@@ -145,3 +145,26 @@ def test_congress_leaders_are_not_heads_of_state() -> None:
 def test_church_summit_is_a_lookalike() -> None:
     text = "Catholic bishops from around the world attended a summit in Rome on abuse."
     assert fired("Bishops meet", text)["conference"] < 0
+
+
+def test_premier_league_is_sport_not_a_premier() -> None:
+    text = "Liverpool moved to the summit of the Premier League table with a 2-0 win over Arsenal."
+    assert fired("Liverpool go top", text)["sport"] < 0
+    assert not detection("Liverpool go top", text).is_summit
+
+
+def test_uk_chancellor_is_a_minister() -> None:
+    text = (
+        "G7 finance ministers backed a debt plan. UK Chancellor Gordon Brown said the London "
+        "meeting would be remembered as the debt relief summit."
+    )
+    assert not detection("G7 backs debt plan", text).is_summit
+
+
+def test_host_and_guest_leaders_meeting() -> None:
+    found = detection(
+        "Berg hosts Dahl",
+        "Ruritanian President Anna Berg hosted Freedonian Prime Minister Carl Dahl in Oslo on "
+        "Tuesday for talks. The two leaders held a joint news conference.",
+    )
+    assert found.is_summit
