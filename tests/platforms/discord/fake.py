@@ -118,7 +118,7 @@ class FakeDiscord:
 
     async def start(self) -> str:
         """Listen on 127.0.0.1 on a free port; returns ``host:port``."""
-        self._runner = web.AppRunner(self.app)
+        self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

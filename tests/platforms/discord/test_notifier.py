@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord.http
 import pytest
@@ -25,7 +26,7 @@ def notifier(discord_bot: NewsBot) -> DiscordNotifier:
     return DiscordNotifier(discord_bot, timeout=5.0)
 
 
-def posts(fake: FakeDiscord) -> list[dict[str, object]]:
+def posts(fake: FakeDiscord) -> list[dict[str, Any]]:
     return [call.body for call in fake.requests("POST", MESSAGES)]
 
 
@@ -136,8 +137,8 @@ async def test_other_failures_are_delivery_errors(
 async def test_a_send_that_hangs_is_a_delivery_error(
     discord_bot: NewsBot, fake_discord: FakeDiscord
 ) -> None:
-    fake_discord.fail("POST", MESSAGES, 200, {}, delay=2.0)
-    notifier = DiscordNotifier(discord_bot, timeout=0.2)
+    fake_discord.fail("POST", MESSAGES, 200, {}, delay=0.5)
+    notifier = DiscordNotifier(discord_bot, timeout=0.1)
     with pytest.raises(DeliveryError, match="did not answer in time"):
         await notifier.send_alert(HERE, StoryEvent("new", make_story()), KEY)
 
