@@ -135,11 +135,13 @@ def _parse_xml_feed(body: bytes, fields: Mapping[str, str], url: str) -> ParsedF
         if "content-language" in fields:
             response_headers["content-language"] = fields["content-language"]
         # A bare bytes argument is opened as a local path if it names one; a stream never is.
+        # Item text leaves here as plain text (_text drops tags, script and style), so
+        # feedparser's HTML sanitiser and in-content URL rewriting are pure cost (~15 %).
         result = feedparser.parse(
             io.BytesIO(data),
             response_headers=response_headers,
-            sanitize_html=True,
-            resolve_relative_uris=True,
+            sanitize_html=False,
+            resolve_relative_uris=False,
         )
     except FeedParseError:
         raise

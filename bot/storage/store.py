@@ -161,8 +161,11 @@ class Store:
         adopted only here, after its target parsed, and only if no other feed has that URL.
         """
         async with self.engine.begin() as conn:
-            stored = await self._insert_items(conn, feed_id, items, now, announce_first)
+            stored: list[NewItem] = []
+            if items:
+                stored = await self._insert_items(conn, feed_id, items, now, announce_first)
             values: dict[str, object] = {
+                "seeded": True,
                 "etag": validators.etag,
                 "last_modified": validators.last_modified,
                 "last_polled_at": now,
