@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import discord.gateway
-import discord.http
 import pytest
-import yarl
 from pydantic import SecretStr
 
 from bot.platforms.discord.bot import NewsBot
 from bot.settings import DiscordSettings
 from tests.platforms.discord.desk import FakeNewsDesk
-from tests.platforms.discord.fake import BOT_TOKEN, GUILD_ID, FakeDiscord
+from tests.platforms.discord.fake import (
+    BOT_TOKEN,
+    GUILD_ID,
+    FakeDiscord,
+    running_fake_discord,
+)
 
 
 @pytest.fixture
 async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     """A fake Discord on a free loopback port; every discord.py client in the test uses it."""
-    fake = FakeDiscord()
-    await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.rest_base)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url)
-    )
-    yield fake
-    await fake.close()
+    async with running_fake_discord(monkeypatch) as fake:
+        yield fake
 
 
 @pytest.fixture

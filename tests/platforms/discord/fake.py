@@ -9,14 +9,20 @@ returns the message already created instead of creating another one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord.gateway
+import discord.http
+import pytest
+import yarl
 from aiohttp import WSMsgType, web
 
 APP_ID = "100000000000000001"
@@ -453,3 +459,18 @@ async def deliver(client: Any, payload: dict[str, Any], timeout: float = 5.0) ->
         task for task in asyncio.all_tasks() - before if task.get_name() == "CommandTree-invoker"
     ]
     await asyncio.wait_for(asyncio.gather(*started), timeout)
+
+
+@contextlib.asynccontextmanager
+async def running_fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    """A started FakeDiscord that every discord.py client in the test talks to (any test dir)."""
+    fake = FakeDiscord()
+    await fake.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", fake.rest_base)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url)
+    )
+    try:
+        yield fake
+    finally:
+        await fake.close()
