@@ -1,8 +1,9 @@
 """Our spaCy components: leader titles, summit series, venues, and fixes for the NER's mistakes.
 
 Registered as ``newsbot_lexicon`` and ``newsbot_entity_fixes``; results live in span groups
-(``doc.spans["newsbot_titles"]``, ``doc.spans["newsbot_series"]``) and in ``Span._`` attributes of
-PERSON entities (``newsbot_title``, ``newsbot_title_kind``, ``newsbot_country``).
+(``doc.spans["newsbot_titles"]``, ``doc.spans["newsbot_series"]``), in ``Span._`` attributes of
+PERSON entities (``newsbot_title``, ``newsbot_title_kind``, ``newsbot_country``) and in the
+``Doc._.newsbot_series`` / ``Doc._.newsbot_leaders`` getters.
 """
 
 from __future__ import annotations
@@ -41,6 +42,20 @@ _NOT_NAMES = {
 for _name in ("newsbot_title", "newsbot_title_kind", "newsbot_country"):
     if not Span.has_extension(_name):
         Span.set_extension(_name, default=None)
+
+
+def _series_of(doc: Doc) -> list[str]:
+    return sorted({s.label_ for s in doc.spans.get(SERIES, [])})
+
+
+def _titled_leaders(doc: Doc) -> list[Span]:
+    return [e for e in doc.ents if e.label_ == "PERSON" and e._.newsbot_title_kind == HEAD]
+
+
+if not Doc.has_extension("newsbot_series"):
+    Doc.set_extension("newsbot_series", getter=_series_of)
+if not Doc.has_extension("newsbot_leaders"):
+    Doc.set_extension("newsbot_leaders", getter=_titled_leaders)
 
 
 class LexiconComponent:

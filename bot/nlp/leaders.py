@@ -25,6 +25,7 @@ class Leader:
 
 # name | title | country | in office from | until (YYYY-MM; empty while in office)
 _TABLE = """
+George H. W. Bush|President|United States|1989-01|1993-01
 Bill Clinton|President|United States|1993-01|2001-01
 George W. Bush|President|United States|2001-01|2009-01
 Barack Obama|President|United States|2009-01|2017-01

@@ -134,9 +134,10 @@ def _merge_same_name(persons: list[Person]) -> list[Person]:
 
 def _complete(person: Person, published: date | None) -> None:
     """Fill a surname-only name, and an untitled leader's office, from the gazetteer."""
-    known = None
+    in_office = known = None
     for variant in sorted(person.variants, key=lambda v: -len(v)):
-        known = leaders.lookup(variant, published)
+        in_office = leaders.lookup(variant, published)
+        known = in_office or leaders.lookup(variant, None)
         if known is not None:
             break
     if known is None:
@@ -147,7 +148,7 @@ def _complete(person: Person, published: date | None) -> None:
         person.kind = OTHER
     if len(_key(person.name).split()) < 2 or _key(person.name) != _key(known.name):
         person.canonical = known.name
-    if person.kind is None and published is not None and not person.former:
+    if person.kind is None and in_office is not None and published and not person.former:
         person.kind, person.title = HEAD, known.title
     if person.kind == HEAD and person.country is None:
         person.country = known.country

@@ -65,3 +65,9 @@ def test_summit_series_and_venues(nlp: Language) -> None:
     doc = nlp("Leaders met at the Grand Lakeside Hotel before the G20 and APEC meetings.")
     assert {s.label_ for s in doc.spans[SERIES]} == {"G20", "APEC"}
     assert ("Grand Lakeside Hotel", "FAC") in {(e.text, e.label_) for e in doc.ents}
+
+
+def test_doc_extensions(nlp: Language) -> None:
+    doc = nlp("German Chancellor Angela Merkel opened the G20 summit and met NATO allies.")
+    assert doc._.newsbot_series == ["G20", "NATO"]
+    assert [e.text for e in doc._.newsbot_leaders] == ["Angela Merkel"]
