@@ -28,7 +28,7 @@ def parse_ref(value: str, what: str) -> int:
     if match is None:
         raise InvalidInput(
             f"Pick a {what} from the list, or type its number (e.g. 42); "
-            f"`{'/summit latest' if what == 'story' else '/feeds list'}` shows the numbers."
+            f"{'/summit latest' if what == 'story' else '/feeds list'} shows the numbers."
         )
     return int(match.group(1))
 
@@ -100,8 +100,8 @@ def timezone_choices(current: str) -> list[str]:
 # --- schedules ---------------------------------------------------------------------------------
 
 _SCHEDULE_HELP = (
-    "Use `daily 08:00`, `weekdays 07:30`, `monday 09:00`, `hourly`, or five cron fields "
-    "(minute hour day month weekday), e.g. `0 8 * * *`."
+    "Use “daily 08:00”, “weekdays 07:30”, “monday 09:00”, “hourly”, or five cron fields "
+    "(minute hour day month weekday), e.g. “0 8 * * *”."
 )
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

@@ -133,6 +133,13 @@ def plain(text: str | None, limit: int) -> str:
     return truncate(_ANGLE_SYNTAX.sub("<\u200b", text), limit)
 
 
+def code(text: str, limit: int) -> str:
+    """Text shown as inline code: nothing inside renders, so only backticks need removing."""
+    inner = escape_mentions(_WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 4])))
+    inner = _ANGLE_SYNTAX.sub("<\u200b", inner).replace("`", "ˋ")
+    return f"`{truncate(inner, limit) or ' '}`"
+
+
 @functools.lru_cache(maxsize=4096)
 def safe_url(url: str | None) -> str | None:
     """``url`` if Discord will accept it as a link (http/https, a real host), else None (C4)."""
@@ -620,7 +627,8 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Rendered:
 def render_feed_added(feed: FeedInfo) -> str:
     """Confirmation for ``/feeds add``."""
     name = clean(feed.title, 150) or domain(feed.url) or "the feed"
-    return truncate(f"Added feed `#{feed.id}` **{name}** ({domain(feed.url)}).", CONTENT_MAX)
+    host = domain(feed.url) or clean(feed.url, 200)
+    return truncate(f"Added feed `#{feed.id}` **{name}** ({host}).", CONTENT_MAX)
 
 
 def render_feed_removed(feed: FeedInfo) -> str:
@@ -643,7 +651,7 @@ def render_subscription(subscription: Subscription | None) -> Rendered:
     }
     _field(embed, "Mode", modes.get(subscription.mode, subscription.mode))
     if subscription.mode in ("digest", "both"):
-        _field(embed, "Schedule", f"`{clean(subscription.schedule or 'default', 100)}`")
+        _field(embed, "Schedule", code(subscription.schedule or "default", 100))
         _field(embed, "Time zone", clean(subscription.timezone, 100))
     filters = subscription.filters
     wanted = [
@@ -667,9 +675,9 @@ def render_subscribed(subscription: Subscription) -> str:
     if subscription.mode == "alerts":
         what = "alerts for new summit stories and changed facts"
     else:
-        schedule = clean(subscription.schedule or "the default schedule", 100)
+        schedule = code(subscription.schedule, 100) if subscription.schedule else "a default time"
         tz = clean(subscription.timezone, 100)
-        what = f"a digest on `{schedule}` ({tz})"
+        what = f"a digest on {schedule} ({tz})"
         if subscription.mode == "both":
             what = "alerts and " + what
     return f"This channel now gets {what}."

@@ -254,7 +254,7 @@ async def test_alerts_on_digest_with_friendly_schedule_and_timezone(
         (HERE, "digest", "30 7 * * mon,tue,wed,thu,fri", "Asia/Seoul", None)
     ]
     assert answer(calls)["content"] == (
-        "This channel now gets a digest on `30 7 \\* \\* mon,tue,wed,thu,fri` (Asia/Seoul)."
+        "This channel now gets a digest on `30 7 * * mon,tue,wed,thu,fri` (Asia/Seoul)."
     )
 
 
@@ -293,7 +293,7 @@ async def test_alerts_status_and_off(chat: Chat, desk: FakeNewsDesk) -> None:
     fields = {f["name"]: f["value"] for f in answer(calls)["embeds"][0]["fields"]}
     assert fields == {
         "Mode": "Alerts and a scheduled digest",
-        "Schedule": "`0 8 \\* \\* \\*`",
+        "Schedule": "`0 8 * * *`",
         "Time zone": "UTC",
     }
     calls = await chat("alerts", "off")

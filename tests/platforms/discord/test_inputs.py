@@ -64,7 +64,7 @@ def test_bad_schedules_say_what_to_type(typed: str, error: str) -> None:
     with pytest.raises(InvalidInput) as raised:
         parse_schedule(typed)
     assert str(raised.value).startswith(error)
-    assert "e.g. `0 8 * * *`" in str(raised.value)
+    assert "e.g. “0 8 * * *”" in str(raised.value)
 
 
 def test_timezones_are_canonical_iana_names() -> None:
@@ -89,7 +89,7 @@ def test_refs(typed: str, number: int) -> None:
 
 @pytest.mark.parametrize("typed", ["", "abc", "-1", "1" * 19])
 def test_bad_refs(typed: str) -> None:
-    with pytest.raises(InvalidInput, match="`/summit latest` shows the numbers"):
+    with pytest.raises(InvalidInput, match="/summit latest shows the numbers"):
         parse_ref(typed, "story")
 
 
