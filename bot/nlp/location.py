@@ -138,7 +138,7 @@ def _city(name: str) -> tuple[str, str] | None:
 
 
 def _preposition(ent: Span) -> str | None:
-    """ "in Hanoi", "at the Hanoi summit", "Hanoi summit" — where a place is the meeting's."""
+    """ "in Hanoi", "at the Hanoi summit", "Hanoi, Vietnam" — where a place is the meeting's."""
     doc = ent.doc
     k = ent.start - 1
     while k >= 0 and (doc[k].lower_ in _SKIPPABLE or doc[k].ent_type_ in {"NORP", "GPE"}):
@@ -146,6 +146,14 @@ def _preposition(ent: Span) -> str | None:
     if k >= 0 and doc[k].lower_ in _PLACE_PREPS:
         return doc[k].lower_
     if ent.end < len(doc) and doc[ent.end].lower_ in {"summit", "talks", "meeting", "on"}:
+        return "attr"
+    # "Sharm el-Sheikh, Egypt" / "Helsinki, Finland": a city named with its country.
+    if (
+        ent.end + 1 < len(doc)
+        and doc[ent.end].text == ","
+        and doc[ent.end + 1].ent_type_ == "GPE"
+        and lexicon.country_of(doc[ent.end + 1].text) is not None
+    ):
         return "attr"
     return None
 

@@ -135,7 +135,9 @@ def _merge_same_name(persons: list[Person]) -> list[Person]:
 def _complete(person: Person, published: date | None) -> None:
     """Fill a surname-only name, and an untitled leader's office, from the gazetteer."""
     in_office = known = None
-    for variant in sorted(person.variants, key=lambda v: -len(v)):
+    full = [v for v in person.variants if len(_key(v).split()) > 1]
+    # A full name the gazetteer does not know ("Philip May") is not completed from its surname.
+    for variant in sorted(full or person.variants, key=lambda v: -len(v)):
         in_office = leaders.lookup(variant, published)
         known = in_office or leaders.lookup(variant, None)
         if known is not None:

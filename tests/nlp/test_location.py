@@ -47,3 +47,12 @@ def test_certainty_words() -> None:
 def test_no_place_gives_nulls() -> None:
     _, where = evidence("Leaders talk", "President Anna Berg and Prime Minister Carl Dahl met.")
     assert (where.city, where.country, where.venue) == (None, None, None)
+
+
+def test_city_named_with_its_country() -> None:
+    _, where = evidence(
+        "Leaders meet",
+        "As a venue for the summit, Helsinki, Finland, has a lot to offer. "
+        "President Anna Berg and Prime Minister Carl Dahl held talks there.",
+    )
+    assert (where.city, where.country) == ("Helsinki", "Finland")

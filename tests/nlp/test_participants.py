@@ -64,3 +64,15 @@ def test_surname_only_leader_completed_from_gazetteer() -> None:
         date(2016, 7, 8),
     )
     assert ("Barack Obama", "President", "United States") in got
+
+
+def test_unknown_full_name_is_not_renamed_from_its_surname() -> None:
+    got = leaders(
+        "May meets Merkel",
+        "British Prime Minister Theresa May met German Chancellor Angela Merkel at a summit in "
+        "Berlin. Her husband Philip May joined the summit dinner. May said talks went well.",
+        date(2017, 3, 1),
+    )
+    names = [name for name, _, _ in got]
+    assert "Philip May" not in names
+    assert names.count("Theresa May") == 1
