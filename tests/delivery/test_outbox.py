@@ -190,3 +190,17 @@ async def test_posts_to_one_channel_are_paced_per_platform(store: object) -> Non
     await rig.outbox.deliver_due()
     assert len(rig.chat.messages) == 2
     assert rig.sleeps == [1.0]
+
+
+async def test_an_event_stored_but_never_routed_is_routed_at_start(rig: Rig) -> None:
+    from bot.delivery.service import DeliveryService
+    from bot.stories.sink import StorySink
+
+    await rig.subscribe("news")
+    unrouted = StorySink(rig.repos.stories, clock=rig.clock)  # the process died before routing
+    await unrouted.publish([await rig.room.item("a.example", "Trump, Kim", HANOI, rig.clock())])
+    assert await rig.rows("news") == []
+    restarted = DeliveryService.build(rig.repos, [rig.chat], clock=rig.clock)
+    await restarted.start()
+    await restarted.tick()
+    assert [m.kind for m in rig.chat.channel("news")] == ["new"]
