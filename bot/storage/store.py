@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -10,7 +12,7 @@ from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.errors import NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
@@ -31,6 +33,23 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer per file. Queueing our own writers here is cheaper than letting
+        # them meet SQLite's busy handler, which sleeps and retries while holding a pool slot.
+        self._write_lock: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a Core connection, queued behind our other writers."""
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _session_writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction on an ORM session, queued behind our other writers."""
+        async with self._write_lock, self._sessions.begin() as session:
+            yield session
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -57,7 +76,7 @@ class Store:
         interval_seconds: int | None = None,
     ) -> FeedInfo:
         """Watch a new URL; raises DuplicateFeed when it is already watched."""
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             row = FeedRow(
                 url=url,
                 title=title,
@@ -95,7 +114,7 @@ class Store:
 
     async def remove_feed(self, feed_id: int) -> FeedInfo:
         """Stop watching a feed and forget its items; raises NotFound."""
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             row = await session.get(FeedRow, feed_id)
             if row is None:
                 raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
@@ -160,7 +179,7 @@ class Store:
         Returns the items never seen before (see ``store_items``). A permanent redirect is
         adopted only here, after its target parsed, and only if no other feed has that URL.
         """
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             stored: list[NewItem] = []
             if items:
                 stored = await self._insert_items(conn, feed_id, items, now, announce_first)
@@ -193,7 +212,7 @@ class Store:
         max_failures: int,
     ) -> FeedInfo:
         """A poll failed: count it, schedule the retry, disable at the threshold (once)."""
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             row = await session.get(FeedRow, feed_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"no feed with id {feed_id}")
@@ -210,7 +229,7 @@ class Store:
 
     async def enable_feed(self, feed_id: int, now: datetime) -> FeedInfo:
         """Re-enable a disabled feed and poll it at once."""
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             row = await session.get(FeedRow, feed_id)
             if row is None:
                 raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
@@ -227,7 +246,7 @@ class Store:
 
     async def set_meta(self, key: str, value: str) -> None:
         """Record a fact about this installation."""
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             await session.merge(MetaRow(key=key, value=value))
 
     # items
@@ -241,7 +260,7 @@ class Store:
         changed GUID with the same link, or a re-emitted old item, is not new. The first poll
         of a feed records everything and announces only the ``announce_first`` newest.
         """
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             return await self._insert_items(conn, feed_id, items, now, announce_first)
 
     async def _insert_items(
@@ -325,7 +344,7 @@ class Store:
         """Keep the extractor's verdict per item (re-analysis replaces the old one)."""
         if not analyses:
             return
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             for item_id, data in analyses:
                 await session.merge(
                     AnalysisRow(
@@ -347,7 +366,7 @@ class Store:
         """Record that these items reached the sinks."""
         if not item_ids:
             return
-        async with self._sessions.begin() as session:
+        async with self._session_writing() as session:
             await session.execute(
                 update(ItemRow).where(ItemRow.id.in_(list(item_ids))).values(pending=False)
             )
