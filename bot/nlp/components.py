@@ -235,6 +235,9 @@ def _appositive_title(doc: Doc, person: Span) -> Span | None:
         if i < title.start <= i + 5 and all(
             not doc[k].is_punct or doc[k].text in {"'s", "’s"} for k in range(i + 1, title.start)
         ):
+            # "Melania Trump, Queen Elizabeth": a title right before a name is that name's.
+            if title.end < len(doc) and doc[title.end].ent_type_ == "PERSON":
+                return None
             return title
     return None
 

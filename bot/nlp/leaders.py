@@ -8,6 +8,7 @@ Stories name most leaders with a title; this covers the ones that do not.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -132,7 +133,9 @@ LEADERS = _parse(_TABLE)
 
 
 def _key(name: str) -> str:
-    return " ".join(name.replace("-", " ").replace(".", " ").lower().split())
+    folded = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(plain.replace("-", " ").replace(".", " ").lower().split())
 
 
 @functools.cache
@@ -141,6 +144,8 @@ def _index() -> dict[str, tuple[Leader, ...]]:
     for leader in LEADERS:
         words = _key(leader.name).split()
         keys = {" ".join(words), words[-1], f"{words[0]} {words[-1]}"}
+        if len(words) > 2:
+            keys.add(f"{words[0]} {words[1]}")  # the model often cuts "Enrique Peña Nieto" short
         if leader.country in {"China", "North Korea", "South Korea"}:
             keys.add(words[0])  # family name first
         for key in keys:

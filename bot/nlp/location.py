@@ -28,6 +28,10 @@ _DATELINE = re.compile(
 _BYLINE = re.compile(
     r"^\s*([A-Z][A-Za-z .'\-]{2,30}?)(?:,\s*[A-Z][A-Za-z .]{2,30}?)?\s*\((?:CNN|AP|AFP|BBC)\)"
 )
+_VENUE_WORDS = lexicon.VENUE_HEADS | {
+    "house", "office", "centre", "center", "building", "street", "chancellery", "parliament",
+    "capitol", "residence", "chequers", "kremlin", "elysee", "élysée", "lake", "retreat",
+}  # fmt: skip
 _SPECULATION = (
     "speculation", "speculated", "reportedly", "rumoured", "rumored", "possibly", "possible",
     "could be", "may be", "might", "likely", "tipped", "considered", "candidates", "unannounced",
@@ -169,6 +173,10 @@ def find_venue(sents: list[Sentence], city: str | None) -> tuple[str | None, str
             name = " ".join(ent.text.split())
             if city and name.lower() == city.lower():
                 continue
+            if ent[-1].lower_ not in _VENUE_WORDS or (
+                ent.start > 0 and ent.doc[ent.start - 1].text == "-"
+            ):
+                continue  # airports, bridges, "the Asia-Pacific Economic Cooperation"; "Mar-a-Lago"
             return name, certainty(s.low)
     return None, None
 

@@ -13,6 +13,11 @@ from bot.nlp import leaders, lexicon
 from bot.nlp.components import HEAD, OTHER
 from bot.nlp.cues import Sentence
 
+_NAME_TITLES = frozenset(
+    {"queen", "king", "president", "premier", "chancellor", "pope", "emir", "sultan", "prince",
+     "princess", "mr", "mrs", "ms", "dr", "sir", "lord", "dame", "prime", "minister", "chairman"}
+)  # fmt: skip
+_REGNAL = frozenset({"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "jr", "sr"})
 _NAMEY = frozenset({"ORG", "GPE", "NORP", "PRODUCT", "WORK_OF_ART", "LOC"})
 _POSSESSIVE = re.compile(r"(?:'s|’s|')$")
 COUNTERPART = "COUNTERPART"
@@ -60,12 +65,18 @@ class Person:
 
 
 def _clean(text: str) -> str:
-    text = " ".join(text.split())
-    return _POSSESSIVE.sub("", text).strip(" ,.;:-\"'")
+    words = _POSSESSIVE.sub("", " ".join(text.split())).strip(" ,.;:-\"'").split()
+    # "Queen Elizabeth", "President Xi": the model sometimes keeps the title in the name.
+    while len(words) > 1 and words[0].lower().strip(".") in _NAME_TITLES:
+        words = words[1:]
+    return " ".join(words)
 
 
 def _key(text: str) -> str:
-    return " ".join(text.replace("-", " ").replace(".", " ").lower().split())
+    words = text.replace("-", " ").replace(".", " ").lower().split()
+    if len(words) > 1 and words[-1] in _REGNAL:
+        words = words[:-1]  # "Elizabeth II" is Elizabeth
+    return " ".join(words)
 
 
 def people(doc: Doc, title_doc: Doc | None = None, published: date | None = None) -> list[Person]:
@@ -97,7 +108,12 @@ def people(doc: Doc, title_doc: Doc | None = None, published: date | None = None
         key = _key(text)
         candidates = [p for p in order if _shares_name(p, key)]
         if candidates:
-            person = max(candidates, key=lambda p: len(p.mentions))
+            # "President Trump" belongs with Donald Trump, not with the first lady.
+            titled = span._.newsbot_title_kind
+            person = max(
+                candidates,
+                key=lambda p: (titled is None or p.kind in {None, titled}, len(p.mentions)),
+            )
         else:
             person = by_key.get(key) or Person()
             if key not in by_key:

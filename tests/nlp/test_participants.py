@@ -76,3 +76,24 @@ def test_unknown_full_name_is_not_renamed_from_its_surname() -> None:
     names = [name for name, _, _ in got]
     assert "Philip May" not in names
     assert names.count("Theresa May") == 1
+
+
+def test_truncated_and_accented_names_complete_from_gazetteer() -> None:
+    got = leaders(
+        "Trump meets Pena",
+        "U.S. President Donald Trump met Mexican President Enrique Pena at a summit in Hamburg.",
+        date(2017, 7, 7),
+    )
+    assert "Enrique Peña Nieto" in [name for name, _, _ in got]
+
+
+def test_title_words_inside_names_are_dropped() -> None:
+    got = leaders(
+        "Queen hosts Trump",
+        "Queen Elizabeth II hosted US President Donald Trump at a state visit banquet. "
+        "Queen Elizabeth and Trump held talks at the summit.",
+        date(2019, 6, 3),
+    )
+    names = [name for name, _, _ in got]
+    assert "Donald Trump" in names
+    assert not any(n.startswith("Queen") for n in names)

@@ -71,3 +71,9 @@ def test_doc_extensions(nlp: Language) -> None:
     doc = nlp("German Chancellor Angela Merkel opened the G20 summit and met NATO allies.")
     assert doc._.newsbot_series == ["G20", "NATO"]
     assert [e.text for e in doc._.newsbot_leaders] == ["Angela Merkel"]
+
+
+def test_apposition_title_before_another_name_is_not_taken(nlp: Language) -> None:
+    doc = nlp("The guests were Ann Berg, Queen Mary Holm and others.")
+    berg = next(e for e in doc.ents if e.text == "Ann Berg")
+    assert berg._.newsbot_title is None
