@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from spacy.tokens import Doc
 
@@ -21,6 +22,9 @@ from bot.nlp.quotes import Quote, find_quotes
 from bot.nlp.signals import Evidence, Signal
 from bot.nlp.status import classify_status
 from bot.nlp.summary import summarise
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The facts sit in the lead and in paragraphs about the meeting; spaCy's cost grows with length.
 LEAD_WORDS = 400
@@ -132,7 +136,10 @@ def _chunks(text: str) -> Iterator[str]:
 
 
 class Extractor:
-    """Analyses articles with one shared spaCy pipeline; synchronous (run it off the event loop)."""
+    """Analyses articles with one shared spaCy pipeline.
+
+    Synchronous and CPU-bound: run it off the event loop, from one worker thread at a time.
+    """
 
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
         self.nlp = load_pipeline(model)
@@ -172,12 +179,15 @@ def analyse_docs(article: Article, title_doc: Doc, doc: Doc) -> Analysis:
     reasons = tuple(found.reasons())
     if not found.is_summit:
         return Analysis(article.id, False, found.score, reasons, signals=found.signals)
-    leaders = participants(persons, all_sents, where.city, where.country)
-    start, end = resolve_dates(doc, article.published)
-    status = classify_status(doc, article.published, start, end)
-    speakers = [p.name for p in leaders] + [
-        p.name for p in persons if p.name not in {x.name for x in leaders}
-    ]
+    nobody: list[Participant] = []
+    leaders = _fact(
+        article, "participants", nobody, participants, persons, all_sents, where.city, where.country
+    )
+    no_dates: tuple[date | None, date | None] = (None, None)
+    start, end = _fact(article, "dates", no_dates, resolve_dates, doc, article.published)
+    status = _fact(article, "status", None, classify_status, doc, article.published, start, end)
+    named = {x.name for x in leaders}
+    speakers = [p.name for p in leaders] + [p.name for p in persons if p.name not in named]
     return Analysis(
         id=article.id,
         is_summit=True,
@@ -188,11 +198,20 @@ def analyse_docs(article: Article, title_doc: Doc, doc: Doc) -> Analysis:
         start_date=start,
         end_date=end,
         status=status,
-        agenda=tuple(find_agenda(doc)),
-        quotes=tuple(find_quotes(doc, speakers)),
-        summary=summarise(article.title, doc) or None,
+        agenda=tuple(_fact(article, "agenda", [], find_agenda, doc)),
+        quotes=tuple(_fact(article, "quotes", [], find_quotes, doc, speakers)),
+        summary=_fact(article, "summary", "", summarise, article.title, doc) or None,
         signals=found.signals,
     )
+
+
+def _fact(article: Article, name: str, empty: T, read: Callable[..., T], *args: Any) -> T:
+    """One fact; a failing extractor leaves that fact empty instead of losing the article."""
+    try:
+        return read(*args)
+    except Exception:  # one bad fact must not cost the verdict and the other facts
+        log.exception("extracting %s failed for article %r", name, article.id)
+        return empty
 
 
 def gather(article: Article, title_doc: Doc, doc: Doc) -> tuple[Evidence, Location]:

@@ -138,3 +138,17 @@ def test_extract_jsonl_to_a_stream(tmp_path: Path, extractor: Extractor) -> None
     sink = io.StringIO()
     assert extract_jsonl(src, None, extractor, out=sink) == 1
     assert json.loads(sink.getvalue())["id"] == "r"
+
+
+def test_a_failing_fact_leaves_the_others(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(doc: object) -> list[str]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.nlp.extract.find_agenda", broken)
+    got = extractor.analyse_one(Article("f", SUMMIT_TITLE, SUMMIT_TEXT, date(2024, 5, 6)))
+    assert got.is_summit
+    assert got.agenda == ()
+    assert got.participants
+    assert "extracting agenda failed" in caplog.text
