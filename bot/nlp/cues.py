@@ -43,9 +43,6 @@ ABSENCE_PHRASES = (
     "will not attend", "won't attend", "did not attend", "didn't attend", "not attending",
 )  # fmt: skip
 
-# Kinds of "summit" that are not a meeting of leaders.
-LOOKALIKES = ("mountain", "place", "conference", "sport", "ministers")
-
 
 @dataclass
 class Sentence:

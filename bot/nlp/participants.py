@@ -357,7 +357,7 @@ def _places(s: Sentence) -> set[str]:
 
 
 def relevance(person: Person, sents: list[Sentence]) -> float:
-    """3 for the headline, 1.5 for the lede, 1 per meeting sentence (max 3), 0.25 per mention."""
+    """Headline 3, lede 1.5, 1 per meeting sentence (max 3), 0.25 per mention (max 4), title 1."""
     found = [s for s in _sentences_of(person, sents) if "phone" not in s.kinds]
     in_title = any(s.in_title for s in found)
     in_lede = any(not s.in_title and s.index < 3 for s in found)
@@ -370,8 +370,3 @@ def relevance(person: Person, sents: list[Sentence]) -> float:
     return (
         3.0 * in_title + 1.5 * in_lede + min(len(meeting), 3) + 0.25 * min(len(found), 4) + titled
     )
-
-
-def is_other(person: Person) -> bool:
-    """An aide, minister or commentator rather than a leader."""
-    return person.kind == OTHER
