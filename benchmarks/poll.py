@@ -441,9 +441,7 @@ async def run_poller(server: FeedServer, args: argparse.Namespace, db_dir: Path)
                     for owner, name, label in (
                         (fetcher, "fetch", "fetcher.fetch"),
                         (parser, "parse", "parser.parse (worker + IPC)"),
-                        (store, "validators", "store.validators"),
-                        (store, "store_items", "store.store_items"),
-                        (store, "record_success", "store.record_success"),
+                        (store, "record_poll", "store.record_poll"),
                         (store, "pollable_feeds", "store.pollable_feeds"),
                         (store, "pending_items", "store.pending_items"),
                     ):
@@ -632,16 +630,15 @@ async def sequential_store_cost(db_dir: Path, feeds: int) -> dict[str, Any]:
         later = now + timedelta(minutes=15)
         for kind in ("full", "304"):
             for feed_id, feed in zip(ids, parsed, strict=True):
-                await timed(f"{kind}: validators", store.validators(feed_id))
-                if kind == "full":
-                    await timed(
-                        f"{kind}: store_items (20 new)",
-                        store.store_items(feed_id, feed.items, now, announce_first=0),
-                    )
                 await timed(
-                    f"{kind}: record_success",
-                    store.record_success(
-                        feed_id, now=now, next_poll_at=later, validators=validators, title="t"
+                    f"{kind}: record_poll" + (" (20 new)" if kind == "full" else ""),
+                    store.record_poll(
+                        feed_id,
+                        now=now,
+                        next_poll_at=later,
+                        validators=validators,
+                        items=feed.items if kind == "full" else (),
+                        title="t",
                     ),
                 )
         result = {}

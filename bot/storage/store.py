@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import String, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from bot.core.errors import NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.storage.db import create_engine, migrate
-from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, MetaRow
+from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, MetaRow, UTCDateTime
 
 FEEDS = cast("Table", FeedRow.__table__)
 ITEMS = cast("Table", ItemRow.__table__)
@@ -37,6 +37,14 @@ class Store:
         # them meet SQLite's busy handler, which sleeps and retries while holding a pool slot.
         self._write_lock: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+        # Statements of the polling hot path are built once so SQLAlchemy's cache serves them.
+        postgres = engine.dialect.name == "postgresql"
+        self._feed_for_items = _FEED_FOR_ITEMS.with_for_update() if postgres else _FEED_FOR_ITEMS
+        self._insert_items_statement = (
+            (pg_insert if postgres else sqlite_insert)(ITEMS)
+            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+            .returning(ITEMS.c.id, ITEMS.c.key, ITEMS.c.pending)
         )
 
     @contextlib.asynccontextmanager
@@ -183,23 +191,19 @@ class Store:
             stored: list[NewItem] = []
             if items:
                 stored = await self._insert_items(conn, feed_id, items, now, announce_first)
-            values: dict[str, object] = {
-                "seeded": True,
-                "etag": validators.etag,
-                "last_modified": validators.last_modified,
-                "last_polled_at": now,
-                "last_success_at": now,
-                "next_poll_at": next_poll_at,
-                "consecutive_failures": 0,
-                "last_error": None,
+            params: dict[str, object] = {
+                "p_feed_id": feed_id,
+                "p_etag": validators.etag,
+                "p_last_modified": validators.last_modified,
+                "p_now": now,
+                "p_next_poll_at": next_poll_at,
+                "p_title": title[:500] if title else None,
+                "p_url": None,
             }
-            if title:
-                values["title"] = title[:500]
             if new_url is not None:
                 taken = await conn.scalar(select(FEEDS.c.id).where(FEEDS.c.url == new_url))
-                if taken is None:
-                    values["url"] = new_url
-            await conn.execute(update(FEEDS).where(FEEDS.c.id == feed_id).values(**values))
+                params["p_url"] = new_url if taken is None else None
+            await conn.execute(_POLLED, params)
         return stored
 
     async def record_failure(
@@ -271,14 +275,11 @@ class Store:
         now: datetime,
         announce_first: int,
     ) -> list[NewItem]:
-        feed_query = select(FEEDS.c.seeded, FEEDS.c.title, FEEDS.c.url).where(FEEDS.c.id == feed_id)
-        if self.engine.dialect.name == "postgresql":
-            feed_query = feed_query.with_for_update()
-        feed = (await conn.execute(feed_query)).one_or_none()
+        feed = (await conn.execute(self._feed_for_items, {"p_feed_id": feed_id})).one_or_none()
         if feed is None:
             raise NotFound(f"no feed with id {feed_id}")
         if not feed.seeded:
-            await conn.execute(update(FEEDS).where(FEEDS.c.id == feed_id).values(seeded=True))
+            await conn.execute(_SEEDED, {"p_feed_id": feed_id})
         fresh = await _unseen(conn, feed_id, items)
         if not fresh:
             return []
@@ -296,7 +297,7 @@ class Store:
             }
             for index, item in enumerate(fresh)
         ]
-        result = await conn.execute(self._insert_statement(), rows)
+        result = await conn.execute(self._insert_items_statement, rows)
         inserted = {key: (item_id, pending) for item_id, key, pending in result}
         return [
             NewItem(
@@ -314,15 +315,6 @@ class Store:
             for item in fresh
             if item.key in inserted
         ]
-
-    def _insert_statement(self) -> Any:
-        """One cached INSERT … ON CONFLICT DO NOTHING … RETURNING, run as executemany."""
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        return (
-            insert(ITEMS)
-            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(ITEMS.c.id, ITEMS.c.key, ITEMS.c.pending)
-        )
 
     async def pending_items(self, limit: int = 500) -> list[NewItem]:
         """Items stored but not yet announced (e.g. the bot stopped in between)."""
@@ -380,6 +372,26 @@ class Store:
             return int(await session.scalar(query) or 0)
 
 
+_FEED_FOR_ITEMS = select(FEEDS.c.seeded, FEEDS.c.title, FEEDS.c.url).where(
+    FEEDS.c.id == bindparam("p_feed_id")
+)
+_SEEDED = update(FEEDS).where(FEEDS.c.id == bindparam("p_feed_id")).values(seeded=True)
+_POLLED = (
+    update(FEEDS)
+    .where(FEEDS.c.id == bindparam("p_feed_id"))
+    .values(
+        seeded=True,
+        etag=bindparam("p_etag"),
+        last_modified=bindparam("p_last_modified"),
+        last_polled_at=bindparam("p_now", type_=UTCDateTime()),
+        last_success_at=bindparam("p_now", type_=UTCDateTime()),
+        next_poll_at=bindparam("p_next_poll_at", type_=UTCDateTime()),
+        consecutive_failures=0,
+        last_error=None,
+        title=func.coalesce(bindparam("p_title", type_=String()), FEEDS.c.title),
+        url=func.coalesce(bindparam("p_url", type_=String()), FEEDS.c.url),
+    )
+)
 _SEEN = select(ITEMS.c.key, ITEMS.c.link).where(
     ITEMS.c.feed_id == bindparam("feed_id"),
     or_(
