@@ -83,7 +83,7 @@ def find_location(sents: list[Sentence], body: str) -> Location:
             return Location(city, country, venue, sure)
     if country_scores:
         country, best = max(country_scores.items(), key=lambda kv: kv[1])
-        if best >= 2.0:
+        if best >= 1.5:
             return Location(None, country, None, None)
     return Location()
 

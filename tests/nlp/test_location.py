@@ -56,3 +56,11 @@ def test_city_named_with_its_country() -> None:
         "President Anna Berg and Prime Minister Carl Dahl held talks there.",
     )
     assert (where.city, where.country) == ("Helsinki", "Finland")
+
+
+def test_country_when_the_town_is_too_small_to_know() -> None:
+    _, where = evidence(
+        "G8 leaders meet",
+        "Leaders of the G8 opened their summit in Gleneagles, Scotland, on Wednesday.",
+    )
+    assert (where.city, where.country) == (None, "United Kingdom")
