@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.nlp.commands import run_eval
 from bot.nlp.evaluate import EvalReport
 from bot.nlp.extract import Extractor
+from bot.nlp.gate import passes
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +39,13 @@ def test_render_lists_every_figure(report: EvalReport) -> None:
     )  # fmt: skip
     for label in labels:
         assert label in text
+
+
+def test_gate_keeps_every_dev_summit(shared_dir: Path) -> None:
+    rows = [
+        json.loads(line)
+        for line in (shared_dir / "corpus" / "dev" / "dev.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    missed = [r["id"] for r in rows if r["is_summit"] and not passes(r["title"], r["text"])]
+    assert missed == []
