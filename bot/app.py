@@ -7,15 +7,18 @@ import contextlib
 import fcntl
 import logging
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
-from bot.core.errors import ConfigError, NewsbotError
-from bot.core.models import FeedInfo
-from bot.core.ports import Sink
+from bot.core.errors import ConfigError, InvalidInput, NewsbotError
+from bot.core.models import FeedInfo, NewItem
+from bot.core.ports import Notifier, Sink
+from bot.core.stories import Destination
+from bot.delivery.outbox import OutboxPolicy
+from bot.delivery.service import DeliveryService
 from bot.ingest.article import ArticleReader
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parse import ParserPool
@@ -23,14 +26,22 @@ from bot.ingest.poll import Clock, CycleReport, Poller, PollPolicy, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.ingest.schedule import PollScheduler
 from bot.nlp.service import SummitAnalyzer
+from bot.platforms.console.notifier import ConsoleNotifier
 from bot.platforms.console.sink import ConsoleSink
+from bot.platforms.discord.bot import NewsBot
+from bot.platforms.discord.notifier import DiscordNotifier
 from bot.settings import Settings
 from bot.storage.db import sqlite_path
+from bot.storage.newsdesk import Repositories
 from bot.storage.store import DuplicateFeed, Store
+from bot.stories.desk import Desk
+from bot.stories.sink import StorySink
 
 log = logging.getLogger(__name__)
 
 DEFAULTS_LOADED = "default_feeds_loaded"
+TERMINAL = Destination("console", "terminal")
+TERMINAL_DIGEST = "0 8 * * *"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +95,48 @@ def limits_from(settings: Settings) -> FetchLimits:
     )
 
 
+class FanOut:
+    """Hands every announcement to several sinks, in order."""
+
+    def __init__(self, *sinks: Sink) -> None:
+        self._sinks = sinks
+
+    async def publish(self, items: Sequence[NewItem]) -> None:
+        """Give the items to each sink."""
+        for sink in self._sinks:
+            await sink.publish(items)
+
+    async def feed_disabled(self, feed: FeedInfo) -> None:
+        """Tell each sink a feed was disabled."""
+        for sink in self._sinks:
+            await sink.feed_disabled(feed)
+
+
 class App:
     """Everything one newsbot process runs, opened and closed in a fixed order."""
 
     def __init__(
-        self, settings: Settings, store: Store, fetcher: Fetcher, poller: Poller, clock: Clock
+        self,
+        settings: Settings,
+        store: Store,
+        fetcher: Fetcher,
+        poller: Poller,
+        clock: Clock,
+        *,
+        parser: ParserPool,
+        delivery: DeliveryService,
+        desk: Desk,
+        discord_bot: NewsBot | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
         self.poller = poller
         self.clock = clock
+        self.parser = parser
+        self.delivery = delivery
+        self.desk = desk
+        self.discord_bot = discord_bot
         self.policy = AddressPolicy(settings.allow_hosts)
 
     async def load_default_feeds(self) -> int:
@@ -119,26 +161,50 @@ class App:
         return added
 
     async def run_once(self) -> CycleReport:
-        """One poll cycle over every enabled feed."""
-        return await self.poller.run_cycle(due_only=False)
+        """One poll cycle over every enabled feed, then deliver what it produced."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self.discord_bot is not None:
+                await stack.enter_async_context(self.discord_bot)
+                await self.discord_bot.login_rest()
+            await self.delivery.start()
+            report = await self.poller.run_cycle(due_only=False)
+            await self.delivery.tick()
+            return report
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Catch up on due feeds, then let the scheduler poll each feed on its own interval."""
-        report = await self.poller.run_cycle(due_only=True)
-        log.info(
-            "start-up cycle: %d feed(s) polled, %d new item(s)", report.feeds, report.new_items
-        )
-        scheduler = PollScheduler(
-            self.poller.poll_feed_id,
-            self._enabled_feeds,
-            clock=self.clock,
-        )
-        await scheduler.start()
-        log.info("polling; press Ctrl+C to stop")
+        """Deliver, answer commands and poll each feed on its own interval until ``stop``."""
+        await self.delivery.start()
+        tasks = [asyncio.create_task(self.delivery.run(stop), name="newsbot:delivery")]
+        if self.discord_bot is not None:
+            tasks.append(asyncio.create_task(self.discord_bot.serve(stop), name="newsbot:discord"))
+        scheduler = PollScheduler(self.poller.poll_feed_id, self._enabled_feeds, clock=self.clock)
         try:
-            await stop.wait()
+            report = await self.poller.run_cycle(due_only=True)
+            log.info(
+                "start-up cycle: %d feed(s) polled, %d new item(s)", report.feeds, report.new_items
+            )
+            await scheduler.start()
+            log.info("polling; press Ctrl+C to stop")
+            stopped = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopped:
+                    task.result()
         finally:
             scheduler.stop()
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def add_checked_feed(self, url: str) -> FeedInfo:
+        """Fetch and parse a feed before watching it, so a typo or a web page is refused."""
+        normal = self.policy.check_url(url)
+        fetched = await self.fetcher.fetch(normal)
+        parsed = await self.parser.parse(fetched.body, fetched.headers, fetched.final_url)
+        target = fetched.permanent_url or normal
+        try:
+            return await self.store.add_feed(target, self.clock(), title=parsed.title)
+        except DuplicateFeed as exc:
+            raise InvalidInput(f"{exc}; see the feed list") from None
 
     async def _enabled_feeds(self) -> list[tuple[int, str, timedelta]]:
         feeds = await self.store.list_feeds()
@@ -183,11 +249,18 @@ def writer_lock(settings: Settings) -> Iterator[None]:
 
 @contextlib.asynccontextmanager
 async def build_app(
-    settings: Settings, *, sink: Sink | None = None, clock: Clock = utcnow
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    notifiers: Sequence[Notifier] = (),
+    console: TextIO | None = None,
 ) -> AsyncIterator[App]:
-    """Open store, fetcher and parser pool, wire the poller, and close all in reverse order."""
+    """Open store, fetcher, parser pool and extractor, wire polling, stories and delivery.
+
+    With no chat token the terminal is a destination of its own (alerts and a daily digest);
+    ``notifiers`` adds platforms (tests pass fakes). Everything closes in reverse order.
+    """
     policy = AddressPolicy(settings.allow_hosts)
-    chosen_sink: Sink = sink or ConsoleSink(show_all=settings.console.show_all)
     async with open_store(settings) as store, Fetcher(policy, limits_from(settings)) as fetcher:
         reader = ArticleReader(fetcher) if settings.nlp.fetch_articles else None
         analyzer = SummitAnalyzer(
@@ -200,18 +273,57 @@ async def build_app(
         )
         try:
             await analyzer.start()
+            repositories = Repositories.over(store.engine)
+
+            # The desk, the Discord bot and delivery need each other; these closures are
+            # only called once everything below exists.
+            async def add_feed(url: str) -> FeedInfo:
+                return await app.add_checked_feed(url)
+
+            def wake() -> None:
+                delivery.wake()
+
+            desk = Desk(repositories, store, add_feed, clock=clock, wake=wake)
+            chosen: list[Notifier] = list(notifiers)
+            terminal = not settings.chat_configured
+            if terminal:
+                chosen.append(ConsoleNotifier(console))
+            discord_bot = None
+            if settings.discord.token is not None:
+                discord_bot = NewsBot(settings.discord, desk)
+                chosen.append(DiscordNotifier(discord_bot))
+            delivery = DeliveryService.build(
+                repositories,
+                chosen,
+                clock=clock,
+                policy=OutboxPolicy(pace={"slack": timedelta(seconds=1)}),
+            )
+            stories = StorySink(repositories.stories, clock=clock, route=delivery.route)
+            item_sink = ConsoleSink(console, show_all=settings.console.show_all)
             poller = Poller(
                 store,
                 fetcher,
                 parser,
-                chosen_sink,
+                FanOut(stories, item_sink),
                 policy_from(settings),
                 analyzer=analyzer,
                 concurrency=settings.poll.concurrency,
                 clock=clock,
             )
-            app = App(settings, store, fetcher, poller, clock)
+            app = App(
+                settings,
+                store,
+                fetcher,
+                poller,
+                clock,
+                parser=parser,
+                delivery=delivery,
+                desk=desk,
+                discord_bot=discord_bot,
+            )
             await app.load_default_feeds()
+            if terminal:
+                await desk.subscribe(TERMINAL, "both", TERMINAL_DIGEST, "UTC")
             yield app
         finally:
             parser.close()

@@ -25,6 +25,7 @@ from bot.ingest.poll import CycleReport, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.nlp.commands import extract_jsonl, parse_text_file, render_analysis, run_eval
 from bot.nlp.extract import Article, Extractor
+from bot.platforms.discord.bot import sync_commands
 from bot.settings import Settings, load_settings, masked
 from bot.storage.store import DuplicateFeed
 
@@ -143,6 +144,30 @@ def _print_report(report: CycleReport) -> None:
     )
     for url, error in sorted(report.errors.items()):
         typer.echo(f"  failed: {error}" if url in error else f"  failed: {url}: {error}", err=True)
+
+
+@app.command("discord-sync")
+def discord_sync(
+    ctx: typer.Context,
+    global_sync: Annotated[
+        bool,
+        typer.Option(
+            "--global", help="Sync for every server (takes up to an hour to show everywhere)."
+        ),
+    ] = False,
+) -> None:
+    """Register the slash commands with Discord: in discord.dev_guild_id, or --global."""
+    settings = _settings(ctx)
+    if settings.discord.token is None:
+        raise _fail("set discord.token (NEWSBOT_DISCORD__TOKEN) first", 2)
+
+    async def _sync() -> list[str]:
+        async with build_app(settings) as bot:
+            return await sync_commands(settings.discord, bot.desk, global_sync=global_sync)
+
+    names = _run(_sync())
+    where = "globally" if global_sync else f"to server {settings.discord.dev_guild_id}"
+    typer.echo(f"synced {len(names)} command(s) {where}: {', '.join(sorted(names))}")
 
 
 @app.command("check-config")

@@ -32,6 +32,7 @@ class ConsoleNotifier:
                     f"{clean(change.new or '—')}"
                 )
             lines.extend(self._story(event.story))
+            lines.extend(self._why(event.story))
             self._write(lines)
             self._printed.add(key)
         return f"console:{key}"
@@ -59,6 +60,13 @@ class ConsoleNotifier:
         lines += textwrap.wrap(sentence, self._width, initial_indent="  ", subsequent_indent="  ")
         lines.append(f"  {sources}")
         return lines
+
+    def _why(self, story: Story) -> list[str]:
+        """The extractor's strongest reasons, so a reader sees why this is a summit story."""
+        return [
+            "  why: " + textwrap.shorten(clean(reason), self._width - 8, placeholder=" …")
+            for reason in story.reasons[:3]
+        ]
 
     def _rule(self, text: str) -> str:
         header = f"── {text} "

@@ -7,7 +7,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.core.models import FeedInfo, NewItem
 
@@ -21,7 +21,11 @@ def clean(text: str) -> str:
 
 
 class ConsoleSink:
-    """Prints one readable block per summit story (or per item with ``show_all``)."""
+    """Prints feed health notices, and with ``show_all`` every item that is not a summit story.
+
+    Summit stories reach the terminal as story alerts and digests (``ConsoleNotifier``), so
+    reports of the same summit from several outlets print once, with their merged facts.
+    """
 
     def __init__(
         self, stream: TextIO | None = None, width: int | None = None, *, show_all: bool = False
@@ -31,12 +35,11 @@ class ConsoleSink:
         self._show_all = show_all
 
     async def publish(self, items: Sequence[NewItem]) -> None:
-        """Print summit stories with their facts; other items only with ``show_all``.
-
-        Items nobody analysed (the extractor is off) are all shown.
-        """
+        """With ``show_all``, print each item the extractor did not judge a summit story."""
+        if not self._show_all:
+            return
         for item in items:
-            if self._show_all or item.analysis is None or item.is_summit:
+            if not item.is_summit:
                 self._stream.write(self.render(item))
         self._stream.flush()
 
@@ -54,46 +57,11 @@ class ConsoleSink:
         when = (item.published or item.first_seen).strftime("%Y-%m-%d %H:%M UTC")
         source = clean(item.feed_title or item.feed_url)
         header = f"── {source} · {when} "
-        title = clean(item.title)
-        if item.is_summit and item.analysis is not None:
-            title = f"SUMMIT {float(item.analysis.get('score') or 0):.2f} · {title}"
-        lines = [header + "─" * max(self._width - len(header), 3), title]
+        lines = [header + "─" * max(self._width - len(header), 3), clean(item.title)]
         if item.link:
             lines.append(clean(item.link))
-        if item.is_summit and item.analysis is not None:
-            lines.extend(self._facts(item.analysis))
         summary = clean(item.summary).strip()
-        if item.is_summit and item.analysis is not None and item.analysis.get("summary"):
-            summary = clean(str(item.analysis["summary"]))
         if summary:
             wrapped = textwrap.wrap(summary, width=self._width, max_lines=3, placeholder=" …")
             lines.extend(wrapped)
         return "\n".join(lines) + "\n\n"
-
-    def _facts(self, analysis: dict[str, Any]) -> list[str]:
-        """Who, where, when and status, agenda, quotes and the reasons, one line each."""
-        who = " · ".join(
-            clean(person["name"])
-            + (f" ({clean(person['country'])})" if person.get("country") else "")
-            for person in analysis.get("participants") or []
-        )
-        location = analysis.get("location") or {}
-        where = ", ".join(
-            clean(str(location[key])) for key in ("venue", "city", "country") if location.get(key)
-        )
-        start, end = analysis.get("start_date"), analysis.get("end_date")
-        when = " to ".join(str(day) for day in dict.fromkeys((start, end)) if day)
-        facts = [
-            ("Who", who),
-            ("Where", where),
-            ("When", " · ".join(part for part in (when, analysis.get("status") or "") if part)),
-            ("Agenda", ", ".join(clean(topic) for topic in analysis.get("agenda") or [])),
-        ]
-        lines = [f"  {label + ':':<8}{value}" for label, value in facts if value]
-        for quote in (analysis.get("quotes") or [])[:2]:
-            text = textwrap.shorten(clean(quote["text"]), width=self._width - 20, placeholder=" …")
-            lines.append(f"  {'Quote:':<8}“{text}” — {clean(quote.get('speaker') or '?')}")
-        for reason in (analysis.get("reasons") or [])[:3]:
-            reason_text = textwrap.shorten(clean(reason), width=self._width - 10, placeholder=" …")
-            lines.append(f"  {'Why:':<8}{reason_text}")
-        return lines

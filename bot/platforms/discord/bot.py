@@ -83,6 +83,15 @@ class NewsBot(discord.Client):
         self.tree.copy_global_to(guild=guild)
         return await self.tree.sync(guild=guild)
 
+    async def login_rest(self) -> None:
+        """Log in over REST only (no gateway): enough to post, e.g. for ``run --once``."""
+        try:
+            await self.login(_token(self.settings))
+        except discord.LoginFailure as exc:
+            raise ConfigError(
+                "Discord refused the bot token: check discord.token (NEWSBOT_DISCORD__TOKEN)"
+            ) from exc
+
     async def serve(self, stop: asyncio.Event) -> None:
         """Log in, connect and answer commands until ``stop`` is set; then close."""
         token = _token(self.settings)
