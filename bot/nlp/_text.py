@@ -103,6 +103,7 @@ _PAST = frozenset(
     }
 )  # fmt: skip
 _BE_PRESENT = frozenset({"is", "are", "am", "'s", "'re"})
+_PASSIVE_AUX = frozenset({"be"})
 _NOT_PAST_ED = frozenset(
     {
         "need", "speed", "indeed", "red", "bed", "feed", "seed", "proceed", "exceed", "succeed",
@@ -123,9 +124,13 @@ def tense_of(ws: list[Word], i: int) -> Tense:
         return Tense.FUTURE
     if w.endswith("ing") and prev in _BE_PRESENT:
         return Tense.PRESENT
+    participle = w in _PAST or (w.endswith("ed") and len(w) > 3 and w not in _NOT_PAST_ED)
+    if participle and prev in _PASSIVE_AUX:
+        # "will (now) be held", "to be held": a passive after a modal or "to" is still ahead.
+        return Tense.FUTURE
     if w in _PAST:
         return Tense.PAST
-    if w.endswith("ed") and len(w) > 3 and w not in _NOT_PAST_ED:
+    if participle:
         return Tense.PRESENT if prev in _BE_PRESENT else Tense.PAST
     return Tense.NONE
 

@@ -28,6 +28,9 @@ def dates(nlp: Language, text: str, published: date | None = TUESDAY) -> tuple[d
         ("EU leaders are meeting in Brussels on Thursday and Friday.",
          D(2019, 2, 28), D(2019, 3, 1)),
         ("The summit opens on Friday.", D(2019, 3, 1), None),
+        # A passive after a modal or "to" is still ahead; after "was" it is done.
+        ("The summit will now be held in Busan on Saturday.", D(2019, 3, 2), None),
+        ("The summit was held in Busan on Saturday.", D(2019, 2, 23), None),
         # Attribution after the date says when it was reported, not when the summit is.
         ("The two presidents will hold a summit in Busan on Friday, the office said on Tuesday.",
          D(2019, 3, 1), None),
