@@ -138,6 +138,7 @@ class App:
         self.desk = desk
         self.discord_bot = discord_bot
         self.policy = AddressPolicy(settings.allow_hosts)
+        self._logged_in = False
 
     async def load_default_feeds(self) -> int:
         """Add the reviewed default feeds once, on the very first start."""
@@ -162,14 +163,13 @@ class App:
 
     async def run_once(self) -> CycleReport:
         """One poll cycle over every enabled feed, then deliver what it produced."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self.discord_bot is not None:
-                await stack.enter_async_context(self.discord_bot)
-                await self.discord_bot.login_rest()
-            await self.delivery.start()
-            report = await self.poller.run_cycle(due_only=False)
-            await self.delivery.tick()
-            return report
+        if self.discord_bot is not None and not self._logged_in:
+            await self.discord_bot.login_rest()
+            self._logged_in = True
+        await self.delivery.start()
+        report = await self.poller.run_cycle(due_only=False)
+        await self.delivery.tick()
+        return report
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver, answer commands and poll each feed on its own interval until ``stop``."""
@@ -271,6 +271,7 @@ async def build_app(
         parser = ParserPool(
             max_workers=settings.parse.workers, memory_limit_mb=settings.parse.memory_limit_mb
         )
+        discord_bot: NewsBot | None = None
         try:
             await analyzer.start()
             repositories = Repositories.over(store.engine)
@@ -288,7 +289,6 @@ async def build_app(
             terminal = not settings.chat_configured
             if terminal:
                 chosen.append(ConsoleNotifier(console))
-            discord_bot = None
             if settings.discord.token is not None:
                 discord_bot = NewsBot(settings.discord, desk)
                 chosen.append(DiscordNotifier(discord_bot))
@@ -326,6 +326,8 @@ async def build_app(
                 await desk.subscribe(TERMINAL, "both", TERMINAL_DIGEST, "UTC")
             yield app
         finally:
+            if discord_bot is not None:
+                await discord_bot.close()
             parser.close()
             analyzer.close()
 
