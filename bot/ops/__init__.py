@@ -1,0 +1,1 @@
+"""Operations: the health and metrics endpoint, metric objects and log configuration."""
