@@ -1,0 +1,1 @@
+"""newsbot on Slack: Bolt commands, Block Kit rendering and the Slack notifier."""
