@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -69,7 +70,7 @@ class OnceOnly:
     async def middleware(
         self,
         body: dict[str, Any],
-        headers: Mapping[str, Any],
+        request: AsyncBoltRequest,
         next: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
         """A Bolt global middleware: stop repeats before any listener runs."""
@@ -77,8 +78,8 @@ class OnceOnly:
         if delivery is None or self.first(delivery):
             await next()
             return None
-        retry = _header(headers, "x-slack-retry-num") or "?"
-        reason = _header(headers, "x-slack-retry-reason") or "repeat"
+        retry = _header(request.headers, "x-slack-retry-num") or "?"
+        reason = _header(request.headers, "x-slack-retry-reason") or "repeat"
         log.info("ignoring Slack delivery %s again (retry %s: %s)", delivery, retry, reason)
         return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
 
@@ -213,7 +214,11 @@ _TOKEN_PATTERNS = (
     re.compile(r"xox[abposer]-[A-Za-z0-9-]+"),
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     # incoming webhooks and response_url: the path is the credential
-    re.compile(r"hooks\.slack\.com/(?:services|commands|actions|workflows|triggers)/[^\s'\"]+"),
+    re.compile(
+        r"hooks\.slack\.com(?:/|%2F)(?:services|commands|actions|workflows|triggers)"
+        r"(?:/|%2F)[^\s&'\"]+",
+        re.IGNORECASE,
+    ),
 )
 _REDACTED_PREFIXES = ("slack_bolt", "slack_sdk", "bot.platforms.slack")
 _REDACTED_LOGGERS = (
@@ -223,6 +228,9 @@ _REDACTED_LOGGERS = (
     "slack_sdk.web.async_internal_utils",
     "slack_sdk.socket_mode.aiohttp",
     "slack_sdk.socket_mode.async_client",
+    "slack_sdk.webhook.async_client",
+    "slack_bolt.RequestVerification",
+    "slack_bolt.AsyncApp",
     "bot.platforms.slack",
     "bot.platforms.slack.app",
     "bot.platforms.slack.bolt",
