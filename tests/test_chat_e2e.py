@@ -1,4 +1,4 @@
-"""Feeds on 127.0.0.1 -> poll -> extract -> story -> alerts, updates, digests on fake Discord."""
+"""Feeds on 127.0.0.1 -> poll -> extract -> story -> alerts, updates, digests on fake chat APIs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from bot.app import App, build_app
 from bot.core.stories import Destination
-from bot.settings import DiscordSettings, Settings
+from bot.settings import DiscordSettings, Settings, SlackSettings
 from bot.storage.newsdesk import Repositories
 from bot.storage.outbox import OutboxRepository
 from tests.fakes import FakeClock
@@ -24,6 +24,9 @@ from tests.platforms.discord.fake import (
     FakeDiscord,
     running_fake_discord,
 )
+from tests.platforms.slack.fake import BOT_TOKEN as SLACK_BOT_TOKEN
+from tests.platforms.slack.fake import CHANNEL_ID as SLACK_CHANNEL
+from tests.platforms.slack.fake import SIGNING_SECRET, TEAM_ID, running_fake_slack
 
 CHANNEL = Destination("discord", CHANNEL_ID, GUILD_ID)
 
@@ -189,3 +192,50 @@ async def test_a_crash_between_send_and_commit_neither_loses_nor_doubles_a_post(
     resends = await posts(fake_discord)
     assert len(resends) == 2
     assert resends[0]["nonce"] == resends[1]["nonce"]
+
+
+async def test_with_both_platforms_the_same_story_lands_in_discord_and_slack(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    yonhap = Outlet("Yonhap")
+    clock = FakeClock(datetime(2026, 11, 24, 0, 0, tzinfo=UTC))
+    slack_channel = Destination("slack", SLACK_CHANNEL, TEAM_ID)
+    async with (
+        LoopbackServer(routes({"/yonhap.xml": yonhap.handler()})) as server,
+        running_fake_slack() as fake_slack,
+    ):
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'both.db'}",
+            allow_hosts=["127.0.0.1"],
+            feeds_file=tmp_path / "none.toml",
+            parse={"workers": 1},
+            nlp={"fetch_articles": False},
+            discord=DiscordSettings(token=SecretStr(BOT_TOKEN)),
+            slack=SlackSettings(
+                bot_token=SecretStr(SLACK_BOT_TOKEN),
+                signing_secret=SecretStr(SIGNING_SECRET),
+                http_port=0,
+                api_base_url=fake_slack.base + "/api/",
+            ),
+        )
+        async with build_app(settings, clock=clock) as app:
+            await app.store.add_feed(server.url("/yonhap.xml"), clock())
+            await app.run_once()
+            await app.desk.subscribe(CHANNEL, "alerts")
+            await app.desk.subscribe(slack_channel, "both", "0 8 * * *", "Asia/Seoul")
+
+            yonhap.add(FIRST, "https://yonhap.example/busan-1")
+            await poll(app, clock, datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+            yonhap.add(MOVED, "https://yonhap.example/busan-2")
+            await poll(app, clock, datetime(2026, 11, 24, 20, 0, tzinfo=UTC))
+            clock.now = datetime(2026, 11, 24, 23, 1, tzinfo=UTC)
+            await app.delivery.tick()
+
+        discord_posts = await posts(fake_discord)
+        slack_posts = fake_slack.posts(SLACK_CHANNEL)
+        # Discord: welcome digest, alert, update. Slack: the same, plus the 08:00 Seoul digest.
+        assert len(discord_posts) == 3
+        assert len(slack_posts) == 4, [post.get("text") for post in slack_posts]
+        assert "Busan" in str(slack_posts[1])
+        assert "2026-11-28" in str(slack_posts[2])
+        assert "<!channel>" not in str(slack_posts)
