@@ -30,6 +30,7 @@ from bot.platforms.console.notifier import ConsoleNotifier
 from bot.platforms.console.sink import ConsoleSink
 from bot.platforms.discord.bot import NewsBot
 from bot.platforms.discord.notifier import DiscordNotifier
+from bot.platforms.slack.app import SlackBot
 from bot.settings import Settings
 from bot.storage.db import sqlite_path
 from bot.storage.newsdesk import Repositories
@@ -127,6 +128,7 @@ class App:
         delivery: DeliveryService,
         desk: Desk,
         discord_bot: NewsBot | None = None,
+        slack_bot: SlackBot | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -137,6 +139,7 @@ class App:
         self.delivery = delivery
         self.desk = desk
         self.discord_bot = discord_bot
+        self.slack_bot = slack_bot
         self.policy = AddressPolicy(settings.allow_hosts)
         self._logged_in = False
 
@@ -292,6 +295,17 @@ async def build_app(
             if settings.discord.token is not None:
                 discord_bot = NewsBot(settings.discord, desk)
                 chosen.append(DiscordNotifier(discord_bot))
+            slack_bot = None
+            if settings.slack.bot_token is not None:
+                slack_bot = SlackBot(
+                    settings.slack,
+                    desk,
+                    admin_group=settings.slack.admin_group,
+                    http_host=settings.slack.http_host,
+                    http_port=settings.slack.http_port,
+                    base_url=settings.slack.api_base_url,
+                )
+                chosen.append(slack_bot.notifier)
             delivery = DeliveryService.build(
                 repositories,
                 chosen,
@@ -320,6 +334,7 @@ async def build_app(
                 delivery=delivery,
                 desk=desk,
                 discord_bot=discord_bot,
+                slack_bot=slack_bot,
             )
             await app.load_default_feeds()
             if terminal:

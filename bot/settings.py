@@ -77,6 +77,14 @@ class SlackSettings(BaseModel):
     bot_token: SecretStr | None = None
     app_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
+    admin_group: str | None = Field(
+        None, description="User group (id or handle) allowed to configure, besides admins."
+    )
+    http_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable from Slack
+    http_port: int = Field(3000, ge=0, le=65535)
+    api_base_url: str | None = Field(
+        None, description="Slack Web API base URL; unset means Slack itself (tests use a fake)."
+    )
 
 
 class ConsoleSettings(BaseModel):
