@@ -23,6 +23,7 @@ HEAD = "HEAD"
 OTHER = "OTHER"
 _NAMEY = {"PERSON", "ORG", "GPE", "NORP", "LOC", "PRODUCT", "WORK_OF_ART", "FAC", "EVENT"}
 _PLACE_LABELS = {"GPE", "NORP", "LOC"}
+_CITY_PREPOSITIONS = {"in", "to", "at", "from", "into"}
 _NOT_NAMES = {
     "the",
     "a",
@@ -181,6 +182,8 @@ class EntityFixes:
             repeats_name = len(e) == 1 and text in person_parts and lexicon.country_of(text) is None
             if label in _NAMEY and label != "PERSON" and (after_title or repeats_name):
                 label = "PERSON"
+            elif label in {"PERSON", "ORG"} and not after_title and _city_after_preposition(e):
+                label = "GPE"
             fixed.append(e if label == e.label_ else Span(doc, e.start, e.end, label=label))
         # Title-case words right after a head-of-state title with no entity at all are a name.
         covered = {i for e in fixed for i in range(e.start, e.end)}
@@ -195,6 +198,20 @@ class EntityFixes:
             if e.label_ == "PERSON":
                 _attach_title(doc, e, titles)
         return doc
+
+
+def _city_after_preposition(span: Span) -> bool:
+    """ "travel to Busan", "talks in Hanoi": a known city after a place word, whatever the tag.
+
+    The small model tags unfamiliar cities as people or organisations; a large city named right
+    after "in", "to" or "at" is a place unless the same name is used for a person elsewhere.
+    """
+    doc = span.doc
+    if span.start == 0 or doc[span.start - 1].lower_ not in _CITY_PREPOSITIONS:
+        return False
+    if any(e.label_ == "PERSON" and e.text == span.text and e != span for e in doc.ents):
+        return False
+    return lexicon.city_of(span.text) is not None and lexicon.city_population(span.text) >= 100_000
 
 
 def _trim(span: Span) -> Span | None:

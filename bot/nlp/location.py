@@ -16,6 +16,12 @@ EXPECTED = "expected"
 SPECULATED = "speculated"
 
 _PLACE_PREPS = frozenset({"in", "at", "to", "into"})
+_REPORTING = frozenset({"said", "says", "say", "told", "tells", "added", "reported", "announced"})
+_REPORTERS = frozenset(
+    {"officials", "official", "sources", "diplomats", "analysts", "reporters", "correspondent",
+     "correspondents", "journalists", "experts", "spokesman", "spokeswoman", "spokesperson",
+     "observers", "media", "newspaper"}
+)  # fmt: skip
 _SKIPPABLE = frozenset(
     {"the", "capital", "city", "of", "resort", "town", "port", ",", "'s", "’s", "southern",
      "northern", "eastern", "western", "central", "coastal", "seaside"}
@@ -147,6 +153,8 @@ def _preposition(ent: Span) -> str | None:
     k = ent.start - 1
     while k >= 0 and (doc[k].lower_ in _SKIPPABLE or doc[k].ent_type_ in {"NORP", "GPE"}):
         k -= 1
+    if _attribution(ent, k):
+        return None
     if k >= 0 and doc[k].lower_ in _PLACE_PREPS:
         return doc[k].lower_
     if ent.end < len(doc) and doc[ent.end].lower_ in {"summit", "talks", "meeting", "on"}:
@@ -160,6 +168,15 @@ def _preposition(ent: Span) -> str | None:
     ):
         return "attr"
     return None
+
+
+def _attribution(ent: Span, before: int) -> bool:
+    """ "officials in Tokyo said", "sources in Seoul": where the news came from, not the meeting."""
+    doc = ent.doc
+    after = ent.end + (ent.end < len(doc) and doc[ent.end].text == ",")
+    if after < len(doc) and doc[after].lower_ in _REPORTING:
+        return True
+    return before >= 1 and doc[before].lower_ == "in" and doc[before - 1].lower_ in _REPORTERS
 
 
 def find_venue(sents: list[Sentence], city: str | None) -> tuple[str | None, str | None]:

@@ -64,3 +64,20 @@ def test_country_when_the_town_is_too_small_to_know() -> None:
         "Leaders of the G8 opened their summit in Gleneagles, Scotland, on Wednesday.",
     )
     assert (where.city, where.country) == (None, "United Kingdom")
+
+
+def test_where_officials_spoke_is_not_where_leaders_meet() -> None:
+    _, where = evidence(
+        "Ishiba to travel to Busan for talks with Lee",
+        "Japanese Prime Minister Shigeru Ishiba will travel to Busan for a summit with South "
+        "Korean President Lee Jae-myung on Friday, officials in Tokyo said on Tuesday.",
+    )
+    assert (where.city, where.country) == ("Busan", "South Korea")
+
+
+def test_a_city_the_model_took_for_a_person_is_still_a_place() -> None:
+    _, where = evidence(
+        "Leaders to meet",
+        "President Anna Berg will travel to Busan for a summit with Prime Minister Carl Dahl.",
+    )
+    assert where.city == "Busan"
