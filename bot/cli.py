@@ -95,7 +95,9 @@ def main_callback(
         stream=sys.stderr,
     )
     if level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Migrations and every scheduled run are routine; our own log says what matters.
+        for chatty in ("alembic", "apscheduler"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     ctx.obj = settings
 
 

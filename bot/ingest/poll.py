@@ -111,13 +111,15 @@ class Poller:
         """Scheduler entry point: poll a feed by id if it is enabled and due.
 
         Half an interval of slack keeps a job that fires a little before ``next_poll_at`` from
-        waiting a whole extra interval; backoff delays are longer and still respected.
+        waiting a whole extra interval; a failing feed gets no slack, so its backoff holds.
         """
         try:
             feed = await self._store.get_feed(feed_id)
         except NotFound:
             return FeedResult("skipped")
-        horizon = self._clock() + self.interval_of(feed) / 2
+        horizon = self._clock()
+        if not feed.consecutive_failures:
+            horizon += self.interval_of(feed) / 2
         if feed.disabled_reason or (feed.next_poll_at is not None and feed.next_poll_at > horizon):
             return FeedResult("skipped")
         return await self.poll_feed(feed)

@@ -218,3 +218,14 @@ async def test_scheduler_entry_skips_feeds_not_due(rig: Rig) -> None:
     rig.clock.advance(timedelta(minutes=10))
     assert (await rig.poller.poll_feed_id(feed.id)).outcome == "not_modified"
     assert (await rig.poller.poll_feed_id(999)).outcome == "skipped"
+
+
+async def test_scheduler_entry_respects_backoff_shorter_than_half_an_interval(rig: Rig) -> None:
+    url = "https://a.example/feed"
+    feed = await rig.store.add_feed(url, rig.clock())
+    rig.fetcher.answers[url] = HttpStatusError("http 500", status=500)
+    assert (await rig.poller.poll_feed_id(feed.id)).outcome == "failed"
+    rig.clock.advance(timedelta(minutes=4))
+    assert (await rig.poller.poll_feed_id(feed.id)).outcome == "skipped", "5-minute backoff"
+    rig.clock.advance(timedelta(minutes=2))
+    assert (await rig.poller.poll_feed_id(feed.id)).outcome == "failed"
