@@ -9,11 +9,9 @@ test stops reading, so the bot blocks inside a notifier write with its outbox ro
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,68 +20,21 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
+
+from tests.ops.feeds import free_port, serve, summit_feed
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPE_PAGE = 4096
 BLOCK = re.compile(r"^── (NEW SUMMIT STORY|SUMMIT STORY UPDATE) #(\d+) ", re.MULTILINE)
 
 
-def summit_feed(dev_set: Path) -> bytes:
-    """An RSS feed of the dev set's summit stories, full text in the description."""
-    entries = []
-    for number, line in enumerate(dev_set.read_text(encoding="utf-8").splitlines()):
-        record = json.loads(line)
-        if not record["is_summit"]:
-            continue
-        day = datetime.fromisoformat(record["published"] or "2026-11-20").replace(tzinfo=UTC)
-        link = f"http://127.0.0.1/story/{number}"
-        entries.append(
-            f"<item><title>{escape(record['title'])}</title><link>{link}</link>"
-            f"<guid>{link}</guid><pubDate>{format_datetime(day)}</pubDate>"
-            f"<description>{escape(record['text'])}</description></item>"
-        )
-    channel = f"<channel><title>Summit Wire</title>{''.join(entries)}</channel>"
-    return f"<?xml version='1.0'?><rss version='2.0'>{channel}</rss>".encode()
-
-
 @pytest.fixture
 def feed_url(shared_dir: Path) -> Iterator[str]:
-    body = summit_feed(shared_dir / "corpus" / "dev" / "dev.jsonl")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.headers.get("If-None-Match") == '"v1"':
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("ETag", '"v1"')
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/summits.xml"
-    server.shutdown()
-    server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    with serve(summit_feed(shared_dir / "corpus" / "dev" / "dev.jsonl")) as url:
+        yield url
 
 
 def environment(tmp_path: Path, feed_url: str) -> dict[str, str]:
