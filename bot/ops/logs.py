@@ -134,8 +134,11 @@ def configure_logging(
             each.addFilter(redactor)
     numeric = level if isinstance(level, int) else logging.getLevelName(level.upper())
     root.setLevel(numeric if isinstance(numeric, int) else logging.INFO)
-    if root.level > logging.DEBUG:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Migrations and every scheduled run are routine; our own log says what matters.
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(
+            logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+        )
     return redactor
 
 
