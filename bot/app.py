@@ -26,6 +26,7 @@ from bot.ingest.poll import Clock, CycleReport, Poller, PollPolicy, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.ingest.schedule import PollScheduler
 from bot.nlp.service import SummitAnalyzer
+from bot.ops.health import HealthServer
 from bot.platforms.console.notifier import ConsoleNotifier
 from bot.platforms.console.sink import ConsoleSink
 from bot.platforms.discord.bot import NewsBot
@@ -129,6 +130,7 @@ class App:
         desk: Desk,
         discord_bot: NewsBot | None = None,
         slack_bot: SlackBot | None = None,
+        health: HealthServer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -140,8 +142,26 @@ class App:
         self.desk = desk
         self.discord_bot = discord_bot
         self.slack_bot = slack_bot
+        self.health = health
         self.policy = AddressPolicy(settings.allow_hosts)
         self._logged_in = False
+        self._scheduler: PollScheduler | None = None
+
+    @property
+    def scheduling(self) -> bool:
+        """True while the poll scheduler fires jobs (for /healthz)."""
+        return self._scheduler is not None and self._scheduler.running
+
+    def platforms(self) -> dict[str, bool]:
+        """Each delivery platform and whether it is connected (for /healthz)."""
+        connected: dict[str, bool] = {}
+        if not self.settings.chat_configured:
+            connected["console"] = True
+        if self.discord_bot is not None:
+            connected["discord"] = self.discord_bot.is_ready()
+        if self.slack_bot is not None:
+            connected["slack"] = True
+        return connected
 
     async def load_default_feeds(self) -> int:
         """Add the reviewed default feeds once, on the very first start."""
@@ -175,20 +195,32 @@ class App:
         return report
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver, answer commands and poll each feed on its own interval until ``stop``."""
+        """Deliver, answer commands and poll each feed on its own interval until ``stop``.
+
+        A SIGTERM (``stop``) during the start-up cycle cancels it: items stored so far are
+        announced after the next start, and outbox rows in flight are re-sent with their keys.
+        """
         await self.delivery.start()
         tasks = [asyncio.create_task(self.delivery.run(stop), name="newsbot:delivery")]
         if self.discord_bot is not None:
             tasks.append(asyncio.create_task(self.discord_bot.serve(stop), name="newsbot:discord"))
+        if self.slack_bot is not None:
+            tasks.append(asyncio.create_task(self.slack_bot.serve(stop), name="newsbot:slack"))
         scheduler = PollScheduler(self.poller.poll_feed_id, self._enabled_feeds, clock=self.clock)
+        self._scheduler = scheduler
+        stopped = asyncio.create_task(stop.wait(), name="newsbot:stop")
         try:
-            report = await self.poller.run_cycle(due_only=True)
-            log.info(
-                "start-up cycle: %d feed(s) polled, %d new item(s)", report.feeds, report.new_items
-            )
+            if self.health is not None:
+                await self.health.start()
+            catch_up = asyncio.create_task(self._start_up_cycle(), name="newsbot:start-up")
+            await asyncio.wait([catch_up, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not catch_up.done():
+                catch_up.cancel()
+                await asyncio.gather(catch_up, return_exceptions=True)
+                return
+            catch_up.result()
             await scheduler.start()
             log.info("polling; press Ctrl+C to stop")
-            stopped = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopped:
@@ -196,7 +228,15 @@ class App:
         finally:
             scheduler.stop()
             stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(stopped, *tasks, return_exceptions=True)
+            if self.health is not None:
+                await self.health.close()
+
+    async def _start_up_cycle(self) -> None:
+        report = await self.poller.run_cycle(due_only=True)
+        log.info(
+            "start-up cycle: %d feed(s) polled, %d new item(s)", report.feeds, report.new_items
+        )
 
     async def add_checked_feed(self, url: str) -> FeedInfo:
         """Fetch and parse a feed before watching it, so a typo or a web page is refused."""
@@ -324,6 +364,20 @@ async def build_app(
                 concurrency=settings.poll.concurrency,
                 clock=clock,
             )
+            health: HealthServer | None = None
+            if settings.health_port is not None:
+
+                async def outbox_depth() -> int:
+                    counts = await repositories.outbox.counts()
+                    return counts["pending"] + counts["sending"]
+
+                health = HealthServer(
+                    settings.health_port,
+                    database=store.feed_count,
+                    scheduler_running=lambda: app.scheduling,
+                    platforms=lambda: app.platforms(),  # noqa: PLW0108 - app is bound below
+                    outbox_depth=outbox_depth,
+                )
             app = App(
                 settings,
                 store,
@@ -335,6 +389,7 @@ async def build_app(
                 desk=desk,
                 discord_bot=discord_bot,
                 slack_bot=slack_bot,
+                health=health,
             )
             await app.load_default_feeds()
             if terminal:

@@ -25,8 +25,9 @@ from bot.ingest.poll import CycleReport, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.nlp.commands import extract_jsonl, parse_text_file, render_analysis, run_eval
 from bot.nlp.extract import Article, Extractor
+from bot.ops.logs import configure_logging
 from bot.platforms.discord.bot import sync_commands
-from bot.settings import Settings, load_settings, masked
+from bot.settings import Settings, load_settings, masked, secret_values
 from bot.storage.store import DuplicateFeed
 
 T = TypeVar("T")
@@ -89,15 +90,7 @@ def main_callback(
     except NewsbotError as exc:
         raise _fail(str(exc), 2) from None
     level = (log_level or settings.log_level).upper()
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if level != "DEBUG":
-        # Migrations and every scheduled run are routine; our own log says what matters.
-        for chatty in ("alembic", "apscheduler"):
-            logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(level, json=settings.log_format == "json", secrets=secret_values(settings))
     ctx.obj = settings
 
 

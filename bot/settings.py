@@ -10,6 +10,7 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -111,6 +112,8 @@ class Settings(BaseSettings):
     allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feeds_file: Path = Path("config/feeds.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    health_port: int | None = Field(8080, ge=1, le=65535)
     poll: PollSettings = Field(default_factory=PollSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     parse: ParseSettings = Field(default_factory=ParseSettings)
@@ -233,3 +236,18 @@ def masked(settings: Settings) -> dict[str, Any]:
 def mask_url_password(url: str) -> str:
     """Hide the password of a database URL so it never reaches a terminal or a log."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret value, for the log redaction filter."""
+    tokens = (
+        settings.discord.token,
+        settings.slack.bot_token,
+        settings.slack.app_token,
+        settings.slack.signing_secret,
+    )
+    values = [token.get_secret_value() for token in tokens if token is not None]
+    password = urlsplit(settings.database_url).password
+    if password:
+        values += [password, unquote(password)]
+    return values

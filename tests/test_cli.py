@@ -139,3 +139,14 @@ def test_invalid_settings_exit_2_with_the_field(
     result = cli.invoke(app, ["check-config"])
     assert result.exit_code == 2
     assert "poll.interval_seconds" in result.output
+
+
+def test_an_unreachable_database_is_one_clear_line(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql+asyncpg://bot:pg-secret@127.0.0.1:1/x")
+    result = cli.invoke(app, ["feeds", "list"])
+    assert result.exit_code == 1
+    assert "cannot open the database" in result.output
+    assert "pg-secret" not in result.output
+    assert "Traceback" not in result.output

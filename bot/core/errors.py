@@ -70,6 +70,10 @@ class FeedParseError(NewsbotError):
     reason = "parse error"
 
 
+class StorageUnavailable(NewsbotError):
+    """The database cannot be reached or opened; the message names the database, not secrets."""
+
+
 class NotFound(NewsbotError):
     """A feed, item or story id the user named does not exist."""
 

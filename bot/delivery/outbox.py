@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from bot.core.errors import DeliveryError, DestinationGone, RateLimited
 from bot.core.ports import Notifier
 from bot.delivery.records import OutboxEntry
+from bot.ops import metrics
 from bot.storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class Outbox:
                 if index and pace:
                     await self._sleep(pace.total_seconds())
                 outcome = await self._deliver(entry, again)
+                metrics.delivery(entry.destination.platform, outcome)
                 report.outcomes[outcome] += 1
                 if outcome not in ("sent", "skipped", "expired", "gone_story"):
                     break

@@ -17,6 +17,7 @@ from typing import Literal
 from bot.core.errors import FeedParseError, FetchError, NewsbotError, NotFound
 from bot.core.models import FeedInfo, NewItem
 from bot.core.ports import FeedFetcher, FeedParser, ItemAnalyzer, Sink
+from bot.ops import metrics
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class Poller:
         """Poll one feed; never raises for anything the feed or the network did."""
         async with self._slots:
             result = await self._poll(feed)
+        metrics.poll(result.outcome)
         if result.new_items:
             await self.announce(result.new_items)
         return result
@@ -182,15 +184,19 @@ class Poller:
                 new_url=fetched.permanent_url,
             )
         except (FetchError, FeedParseError) as exc:
+            metrics.fetch_failure(exc.reason)
             retry_after = exc.retry_after if isinstance(exc, FetchError) else None
             return await self._fail(feed, now, str(exc), retry_after)
         except NewsbotError as exc:
+            metrics.fetch_failure(type(exc).__name__)
             return await self._fail(feed, now, str(exc), None)
         except Exception:
+            metrics.fetch_failure("internal")
             log.exception("unexpected error while polling %s", feed.url)
             return await self._fail(feed, now, "internal error (see the log)", None)
         if stored and self._analyzer is not None:
             stored = await self._analyse(feed, stored, now)
+        metrics.items(len(stored), summit=sum(item.is_summit for item in stored))
         new_items = tuple(item for item in stored if item.pending)
         return FeedResult("new" if new_items else "unchanged", new_items)
 
@@ -198,7 +204,8 @@ class Poller:
         """Attach and keep the extractor's verdict; items stay stored if analysis fails."""
         assert self._analyzer is not None
         try:
-            analyses = await self._analyzer.analyse(stored)
+            with metrics.timed_extraction():
+                analyses = await self._analyzer.analyse(stored)
         except Exception:
             log.exception("analysis failed for %d item(s) of %s", len(stored), feed.url)
             return stored

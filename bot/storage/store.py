@@ -11,11 +11,12 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.core.errors import NewsbotError, NotFound
+from bot.core.errors import NewsbotError, NotFound, StorageUnavailable
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
+from bot.settings import mask_url_password
 from bot.storage.db import create_engine, migrate
 from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, MetaRow, UTCDateTime
 
@@ -65,6 +66,13 @@ class Store:
         engine = create_engine(url)
         try:
             await migrate(engine)
+        except (OSError, SQLAlchemyError) as exc:
+            await engine.dispose()
+            where = mask_url_password(url)
+            raise StorageUnavailable(
+                f"cannot open the database {where} ({type(exc).__name__}): check that it is "
+                "running and that NEWSBOT_DATABASE_URL is right"
+            ) from exc
         except BaseException:
             await engine.dispose()
             raise

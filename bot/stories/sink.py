@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.core.models import FeedInfo, NewItem
 from bot.core.ports import Sink
 from bot.core.stories import EventKind
+from bot.ops import metrics
 from bot.storage.newsdesk import StoryRepository
 from bot.stories.cluster import ClusterPolicy, Report, assign, draft, report_from_item
 from bot.stories.facts import key_changes
@@ -49,6 +50,8 @@ class StorySink:
                 continue
             try:
                 _, kind = await self.add(report_from_item(item))
+                if kind is not None:
+                    metrics.summit_story(kind)
             except Exception:
                 log.exception("could not file item %s (%s) under a story", item.id, item.link)
                 continue
