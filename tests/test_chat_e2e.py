@@ -239,3 +239,37 @@ async def test_with_both_platforms_the_same_story_lands_in_discord_and_slack(
         assert "Busan" in str(slack_posts[1])
         assert "2026-11-28" in str(slack_posts[2])
         assert "<!channel>" not in str(slack_posts)
+
+
+async def test_run_forever_serves_both_platforms_and_stops_cleanly(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    async with running_fake_slack() as fake_slack:
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+            feeds_file=tmp_path / "none.toml",
+            parse={"workers": 1},
+            health_port=None,
+            discord=DiscordSettings(token=SecretStr(BOT_TOKEN)),
+            slack=SlackSettings(
+                bot_token=SecretStr(SLACK_BOT_TOKEN),
+                signing_secret=SecretStr(SIGNING_SECRET),
+                http_host="127.0.0.1",
+                http_port=0,
+                api_base_url=fake_slack.base + "/api/",
+            ),
+        )
+        async with build_app(settings) as app:
+            stop = asyncio.Event()
+            running = asyncio.create_task(app.run_forever(stop))
+            assert app.discord_bot is not None
+            for _ in range(200):
+                if app.discord_bot.is_ready() and app.scheduling:
+                    break
+                await asyncio.sleep(0.05)
+            assert app.discord_bot.is_ready(), "connected to the fake gateway"
+            assert app.scheduling
+            assert running.done() is False, "the Slack transport is up beside Discord"
+            stop.set()
+            await asyncio.wait_for(running, 15)
+            assert not app.scheduling
