@@ -1,18 +1,17 @@
 """Slash-command text parsing: Slack sends one string; these turn it into checked values.
 
 Every refusal is a ``BadInput`` (an ``InvalidInput``) whose sentence says what to type
-instead. Slack escapes ``&``, ``<`` and ``>`` in command text and may wrap links as
+instead; schedules and time zones are parsed by ``bot.core.inputs``, shared with Discord. Slack escapes ``&``, ``<`` and ``>`` in command text and may wrap links as
 ``<url>`` or ``<url|label>``; ``unescape`` and ``parse_feed_url`` undo that.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 from bot.core.errors import InvalidInput
+from bot.core.inputs import find_timezone, parse_schedule, parse_timezone
 
 URL_MAX = 2000
 TERM_MIN, TERM_MAX = 2, 100
@@ -88,107 +87,7 @@ def parse_feed_url(value: str) -> str:
     return url
 
 
-@functools.cache
-def _zones() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
-def find_timezone(value: str) -> str | None:
-    """The canonical IANA name for ``value`` ("asia/seoul" → "Asia/Seoul"), or None."""
-    return _zones().get(value.strip().lower())
-
-
-def parse_timezone(value: str) -> str:
-    """A canonical IANA time zone name, checked with zoneinfo."""
-    name = find_timezone(value)
-    if name is None:
-        raise BadInput(
-            f"“{value.strip()[:60]}” is not a time zone I know: use an IANA name "
-            "such as UTC, Europe/Paris or Asia/Seoul."
-        )
-    return name
-
-
-# --- schedules ---------------------------------------------------------------------------------
-
-SCHEDULE_HELP = (
-    "Use “daily 08:00”, “weekdays 07:30”, “monday 09:00”, “hourly”, or five cron fields "
-    "(minute hour day month weekday), e.g. “0 8 * * *”."
-)
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_FRIENDLY_DAYS = {
-    **{day: day for day in _DAYS},
-    "sunday": "sun",
-    "monday": "mon",
-    "tuesday": "tue",
-    "wednesday": "wed",
-    "thursday": "thu",
-    "friday": "fri",
-    "saturday": "sat",
-    "weekdays": "mon,tue,wed,thu,fri",
-    "weekends": "sat,sun",
-    "daily": "*",
-    "every day": "*",
-}
-_FRIENDLY = re.compile(r"^(?:(?P<days>[a-z ]+?)\s+(?:at\s+)?)?(?P<h>\d{1,2})[:.h](?P<m>\d{2})$")
-_CRON_PART = re.compile(r"^[\d*,/\-a-z]+$")
 _ZONE_LIKE = re.compile(r"^[A-Za-z][A-Za-z_+\-]*/[A-Za-z]")
-
-
-def parse_schedule(value: str) -> str:
-    """A digest schedule as five cron fields; week days become names ("mon,tue").
-
-    Cron numbers Sunday 0 (or 7) while APScheduler numbers Monday 0; names mean the same
-    everywhere, so a digest never moves by a day. The other fields are checked by the core.
-    """
-    text = " ".join(value.strip().lower().split())
-    if text in ("hourly", "every hour"):
-        return "0 * * * *"
-    friendly = _FRIENDLY.match(text)
-    if friendly is not None:
-        days = _FRIENDLY_DAYS.get(friendly.group("days") or "daily")
-        hour, minute = int(friendly.group("h")), int(friendly.group("m"))
-        if days is None or hour > 23 or minute > 59:
-            raise _unreadable(value)
-        return f"{minute} {hour} * * {days}"
-    fields = text.split(" ")
-    if len(fields) != 5 or not all(_CRON_PART.match(field) for field in fields):
-        raise _unreadable(value)
-    fields[4] = _weekday_names(fields[4], value)
-    return " ".join(fields)
-
-
-def _weekday_names(field: str, value: str) -> str:
-    if field == "*":
-        return "*"
-    days: set[int] = set()
-    for item in field.split(","):
-        base, slash, step_text = item.partition("/")
-        if slash and not (step_text.isdigit() and 0 < int(step_text) <= 7):
-            raise _unreadable(value)
-        step = int(step_text) if slash else 1
-        if base == "*":
-            start, end = 0, 6
-        else:
-            first, dash, last = base.partition("-")
-            start = _day_number(first, value)
-            end = _day_number(last, value) if dash else (6 if slash else start)
-            if end < start:
-                raise _unreadable(value)
-        days.update(day % 7 for day in range(start, end + 1, step))
-    return ",".join(_DAYS[day] for day in sorted(days))
-
-
-def _day_number(text: str, value: str) -> int:
-    if text in _DAYS:
-        return _DAYS.index(text)
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text)
-    raise _unreadable(value)
-
-
-def _unreadable(value: str) -> BadInput:
-    return BadInput(f"I cannot read the schedule “{value.strip()[:60]}”. {SCHEDULE_HELP}")
 
 
 def parse_alerts_on(text: str) -> tuple[str, str | None, str | None]:
@@ -198,9 +97,13 @@ def parse_alerts_on(text: str) -> tuple[str, str | None, str | None]:
     if words and words[0].lower() in ("alerts", "digest", "both"):
         mode = words.pop(0).lower()
     zone = None
-    if words and (find_timezone(words[-1]) is not None or _ZONE_LIKE.match(words[-1])):
-        zone = parse_timezone(words.pop())
-    schedule = parse_schedule(" ".join(words)) if words else None
+    try:
+        if words and (find_timezone(words[-1]) is not None or _ZONE_LIKE.match(words[-1])):
+            zone = parse_timezone(words.pop())
+        schedule = parse_schedule(" ".join(words)) if words else None
+    except InvalidInput as exc:
+        # The shared parsers say what is wrong; Slack answers with the command's usage too.
+        raise BadInput(str(exc)) from None
     if mode == "alerts" and (schedule or zone):
         raise BadInput(
             "A schedule and time zone apply only to digests: use `/alerts on digest …` "

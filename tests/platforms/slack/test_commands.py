@@ -202,7 +202,7 @@ async def test_alerts_on_defaults_to_alerts(chat: Chat, desk: FakeNewsDesk) -> N
         ("on alerts daily 08:00", "apply only to digests"),
         ("on digest at noon", "cannot read the schedule"),
         ("on digest daily 08:00 Mars/Olympus", "not a time zone"),
-        ("on digest 0 8 * * 9", "cannot read the schedule"),
+        ("on digest 0 8 * * 9", "day of week “9” in the schedule is not valid"),
         ("sideways", "I do not know"),
         ("off now", "takes nothing"),
     ],
