@@ -1,8 +1,9 @@
 """Slash-command text parsing: Slack sends one string; these turn it into checked values.
 
 Every refusal is a ``BadInput`` (an ``InvalidInput``) whose sentence says what to type
-instead; schedules and time zones are parsed by ``bot.core.inputs``, shared with Discord. Slack escapes ``&``, ``<`` and ``>`` in command text and may wrap links as
-``<url>`` or ``<url|label>``; ``unescape`` and ``parse_feed_url`` undo that.
+instead; schedules and time zones go through ``bot.core.inputs``, shared with Discord.
+Slack escapes ``&``, ``<`` and ``>`` in command text and may wrap links as ``<url>`` or
+``<url|label>``; ``unescape`` and ``parse_feed_url`` undo that.
 """
 
 from __future__ import annotations
