@@ -23,8 +23,12 @@ READABLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _PATTERNS = (
     # Discord webhook execute, interaction callbacks and follow-ups carry the token in the path
     re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]+"),
-    # Slack incoming-webhook URLs are secrets as a whole
-    re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/\-]+"),
+    # Slack incoming-webhook and response_url paths are secrets as a whole (also URL-encoded)
+    re.compile(
+        r"(hooks\.slack\.com(?:/|%2F)(?:services|commands|actions|workflows|triggers)"
+        r"(?:/|%2F))[^\s&'\"]+",
+        re.IGNORECASE,
+    ),
     # Slack bot, user, app-level and refresh tokens
     re.compile(r"()\bxox[a-z]-[A-Za-z0-9\-]+"),
     re.compile(r"()\bxapp-[A-Za-z0-9\-]+"),
@@ -80,6 +84,33 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info, self.secrets)
         return True
+
+
+def install_redaction(
+    logger_names: Iterable[str], secrets: Iterable[str] = (), prefixes: Iterable[str] = ()
+) -> RedactingFilter:
+    """Put one redacting filter on named loggers (and those under ``prefixes`` created so far).
+
+    Handler-level redaction (``configure_logging``) covers our own handlers; this covers
+    loggers a library may send elsewhere. A filter on a logger sees only its own records, so
+    platforms name their libraries' loggers. Idempotent: secrets accumulate on one filter.
+    """
+    names = set(logger_names)
+    starts = tuple(prefixes)
+    if starts:
+        names.update(
+            name for name in list(logging.root.manager.loggerDict) if name.startswith(starts)
+        )
+    loggers = [logging.getLogger(name) for name in sorted(names)]
+    found = next(
+        (f for logger in loggers for f in logger.filters if isinstance(f, RedactingFilter)), None
+    )
+    redactor = found or RedactingFilter()
+    redactor.add_secrets(secrets)
+    for logger in loggers:
+        if redactor not in logger.filters:
+            logger.addFilter(redactor)
+    return redactor
 
 
 class JsonFormatter(logging.Formatter):

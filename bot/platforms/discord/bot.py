@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Iterable
 
 import discord
@@ -17,6 +16,7 @@ from discord import app_commands
 
 from bot.core.errors import ConfigError
 from bot.core.ports import NewsDesk
+from bot.ops.logs import install_redaction as redacting
 from bot.platforms.discord.commands import NewsTree, install_commands
 from bot.platforms.discord.render import NO_MENTIONS
 from bot.settings import DiscordSettings
@@ -140,15 +140,7 @@ async def sync_commands(
 
 # --- secrets never reach the log (RELIABILITY F4) -----------------------------------------------
 
-_TOKEN_PATTERNS = (
-    # webhook and interaction URLs carry their token in the path
-    re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]+"),
-    # gateway events logged at DEBUG carry the interaction token as a field
-    re.compile(r"""((?:'|")token(?:'|")\s*:\s*(?:'|"))[^'"]+"""),
-    # anything shaped like a bot token
-    re.compile(r"()[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,40}"),
-)
-REDACTED = "<redacted>"
+# discord.py logs interaction tokens in gateway events and token-bearing webhook URLs at DEBUG.
 _REDACTED_LOGGERS = (
     "discord",
     "discord.client",
@@ -164,50 +156,6 @@ _REDACTED_LOGGERS = (
 )
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with tokens and the given secrets replaced by <redacted>."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
-    return text
-
-
-class RedactTokens(logging.Filter):
-    """Rewrites a record's message and traceback with tokens removed."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__("newsbot-redact")
-        self.secrets: set[str] = {secret for secret in secrets if secret}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Always keep the record; only its text changes."""
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            message = str(record.msg)
-        record.msg, record.args = redact(message, self.secrets), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets)
-        return True
-
-
-def install_redaction(secrets: Iterable[str] = ()) -> RedactTokens:
-    """Attach one token filter to discord.py's loggers and ours (idempotent; adds secrets)."""
-    found: RedactTokens | None = None
-    for name in _REDACTED_LOGGERS:
-        for existing in logging.getLogger(name).filters:
-            if isinstance(existing, RedactTokens):
-                found = existing
-    redactor = found or RedactTokens()
-    redactor.secrets.update(secret for secret in secrets if secret)
-    for name in _REDACTED_LOGGERS:
-        logger = logging.getLogger(name)
-        if redactor not in logger.filters:
-            logger.addFilter(redactor)
-    return redactor
+def install_redaction(secrets: Iterable[str] = ()) -> logging.Filter:
+    """Attach the shared token filter to discord.py's loggers and ours (idempotent)."""
+    return redacting(_REDACTED_LOGGERS, secrets)

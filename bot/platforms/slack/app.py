@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -28,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import ConfigError
 from bot.core.ports import NewsDesk
+from bot.ops.logs import install_redaction as redacting
 from bot.platforms.slack.commands import AdminPolicy, SlackCommands
 from bot.platforms.slack.notifier import SlackNotifier
 from bot.settings import SlackSettings
@@ -209,17 +209,6 @@ def _secret(value: Any) -> str | None:
 
 # --- secrets never reach the log (RELIABILITY F4) -----------------------------------------------
 
-REDACTED = "<redacted>"
-_TOKEN_PATTERNS = (
-    re.compile(r"xox[abposer]-[A-Za-z0-9-]+"),
-    re.compile(r"xapp-[A-Za-z0-9-]+"),
-    # incoming webhooks and response_url: the path is the credential
-    re.compile(
-        r"hooks\.slack\.com(?:/|%2F)(?:services|commands|actions|workflows|triggers)"
-        r"(?:/|%2F)[^\s&'\"]+",
-        re.IGNORECASE,
-    ),
-)
 _REDACTED_PREFIXES = ("slack_bolt", "slack_sdk", "bot.platforms.slack")
 _REDACTED_LOGGERS = (
     "slack_bolt",
@@ -239,64 +228,6 @@ _REDACTED_LOGGERS = (
 )
 
 
-def _slack_loggers() -> list[logging.Logger]:
-    """Our fixed list plus every slack_bolt / slack_sdk logger created so far.
-
-    A filter on a logger sees only records logged on that very logger, not its children's.
-    """
-    names = set(_REDACTED_LOGGERS)
-    names.update(
-        name
-        for name in list(logging.root.manager.loggerDict)
-        if name.startswith(_REDACTED_PREFIXES)
-    )
-    return [logging.getLogger(name) for name in sorted(names)]
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with Slack tokens, secret URLs and the given secrets replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
-
-
-class RedactSlackSecrets(logging.Filter):
-    """Rewrites a record's message and traceback with Slack secrets removed."""
-
-    def __init__(self) -> None:
-        super().__init__("newsbot-slack-redact")
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Always keep the record; only its text changes."""
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            message = str(record.msg)
-        record.msg, record.args = redact(message, self.secrets), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets)
-        return True
-
-
-def install_redaction(secrets: Iterable[str] = ()) -> RedactSlackSecrets:
-    """Attach one filter to slack_bolt's, slack_sdk's and our loggers (idempotent)."""
-    loggers = _slack_loggers()
-    found: RedactSlackSecrets | None = None
-    for logger in loggers:
-        for existing in logger.filters:
-            if isinstance(existing, RedactSlackSecrets):
-                found = existing
-    redactor = found or RedactSlackSecrets()
-    redactor.secrets.update(secret for secret in secrets if secret)
-    for logger in loggers:
-        if redactor not in logger.filters:
-            logger.addFilter(redactor)
-    return redactor
+def install_redaction(secrets: Iterable[str] = ()) -> logging.Filter:
+    """Attach the shared token filter to every Slack library logger and ours (idempotent)."""
+    return redacting(_REDACTED_LOGGERS, secrets, prefixes=_REDACTED_PREFIXES)

@@ -9,7 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import ConfigError
-from bot.platforms.discord.bot import NewsBot, install_redaction, redact, sync_commands
+from bot.ops.logs import redact
+from bot.platforms.discord.bot import NewsBot, install_redaction, sync_commands
 from bot.settings import DiscordSettings
 from tests.platforms.discord.desk import FakeNewsDesk
 from tests.platforms.discord.fake import (

@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import ConfigError
-from bot.platforms.slack.app import OnceOnly, SlackBot, delivery_id, redact
+from bot.ops.logs import redact
+from bot.platforms.slack.app import OnceOnly, SlackBot, delivery_id
 from bot.settings import SlackSettings
 from tests.platforms.slack.conftest import Chat
 from tests.platforms.slack.desk import FakeNewsDesk
@@ -105,9 +106,13 @@ async def test_no_secret_reaches_the_log(
 
 def test_redact_removes_tokens_and_secret_urls() -> None:
     text = f"token={BOT_TOKEN} app={APP_TOKEN} url=https://hooks.slack.com/commands/T1/2/abc"
-    assert redact(text) == "token=<redacted> app=<redacted> url=https://<redacted>"
+    assert redact(text) == (
+        "token=<redacted> app=<redacted> url=https://hooks.slack.com/commands/<redacted>"
+    )
     body = "text=x&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F2%2Fabc&t=1"
-    assert redact(body) == "text=x&response_url=https%3A%2F%2F<redacted>&t=1"
+    assert redact(body) == (
+        "text=x&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F<redacted>&t=1"
+    )
     assert redact("secret=abc", ["abc"]) == "secret=<redacted>"
 
 
