@@ -219,3 +219,21 @@ def facts_line(facts: StoryFacts) -> str:
     """One line of facts: who · where · when · status (unknown parts left out)."""
     parts = (who_text(facts), where_text(facts), when_text(facts), facts.status)
     return " · ".join(part for part in parts if part) or "facts not known yet"
+
+
+_FIELD_LABELS = {
+    "participants": "Participants",
+    "city": "City",
+    "country": "Country",
+    "venue": "Venue",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "dates": "Dates",
+    "status": "Status",
+    "agenda": "Agenda",
+}
+
+
+def change_label(change: FactChange) -> str:
+    """A human name for the changed fact, the same on every platform."""
+    return _FIELD_LABELS.get(change.field, change.field.replace("_", " ").capitalize())

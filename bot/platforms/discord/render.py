@@ -26,6 +26,7 @@ from bot.core.stories import (
     StoryFacts,
     Subscription,
 )
+from bot.stories.facts import change_label
 
 CONTENT_MAX = 2000
 EMBEDS_MAX = 10
@@ -237,24 +238,6 @@ def facts_line(facts: StoryFacts) -> str:
     """One line of facts: who · where · when · status (unknown parts left out)."""
     parts = [who(facts), where(facts), when(facts), status(facts)]
     return " · ".join(part for part in parts if part) or "Facts not known yet"
-
-
-_FIELD_LABELS = {
-    "participants": "Participants",
-    "city": "City",
-    "country": "Country",
-    "venue": "Venue",
-    "start_date": "Start date",
-    "end_date": "End date",
-    "dates": "Dates",
-    "status": "Status",
-    "agenda": "Agenda",
-}
-
-
-def change_label(change: FactChange) -> str:
-    """A human name for the changed fact."""
-    return _FIELD_LABELS.get(change.field, change.field.replace("_", " ").capitalize())
 
 
 def change_line(change: FactChange, limit: int = 300) -> str:

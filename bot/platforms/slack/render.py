@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, FactChange, Story, StoryEvent, StoryFacts, Subscription
 from bot.stories.digest import digest_lines
-from bot.stories.facts import when_text, where_text, who_text
+from bot.stories.facts import change_label, when_text, where_text, who_text
 
 Block = dict[str, Any]
 
@@ -276,23 +276,6 @@ def block_problems(block: Block) -> list[str]:
 
 
 # --- facts -------------------------------------------------------------------------------------
-
-_FIELD_LABELS = {
-    "participants": "Participants",
-    "city": "City",
-    "country": "Country",
-    "venue": "Venue",
-    "start_date": "Start date",
-    "end_date": "End date",
-    "dates": "Dates",
-    "status": "Status",
-    "agenda": "Agenda",
-}
-
-
-def change_label(change: FactChange) -> str:
-    """A human name for the changed fact."""
-    return _FIELD_LABELS.get(change.field, change.field.replace("_", " ").capitalize())
 
 
 def change_line(change: FactChange, limit: int = 300) -> str:
