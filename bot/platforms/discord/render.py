@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import discord
 from discord.utils import escape_mentions
 
+from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import (
     Digest,
@@ -38,7 +39,6 @@ FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 AUTHOR_MAX = 256
-URL_MAX = 2048
 LINK_IN_TEXT_MAX = 300
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -63,7 +63,6 @@ _INVISIBLE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _WHITESPACE = re.compile(r"\s+")
-_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f<>\"\\`]")
 # A bare URL (no brackets, parentheses or markdown delimiters inside) that Discord autolinks.
 _BARE_URL = re.compile(r"https?://[^\s<>\[\]()\\|`\"]*[^\s<>\[\]()\\|`\".,:;'!?*_~]")
 _MARKDOWN_CHAR = re.compile(r"([\\*_~|`\[\]])")
@@ -72,7 +71,6 @@ _LIST_NUMBER = re.compile(r"^(\s*\d+)([.)]\s)", re.MULTILINE)
 # Discord syntax that escape_mentions leaves alone: <@user>, <#channel>, </command:id>, <:emoji:id>,
 # <t:timestamp>, <https://suppressed.link>; a zero-width space after '<' renders them literally.
 _ANGLE_SYNTAX = re.compile(r"<(?=[@#/:!&a-zA-Z])")
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 
 
@@ -144,27 +142,9 @@ def code(text: str, limit: int) -> str:
 @functools.lru_cache(maxsize=4096)
 def safe_url(url: str | None) -> str | None:
     """``url`` if Discord will accept it as a link (http/https, a real host), else None (C4)."""
-    if not url:
-        return None
-    url = url.strip()
-    if len(url) > URL_MAX or _URL_BAD_CHAR.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return None
-    if not _HOST.match(ascii_host) or parts.username is not None:
-        return None
+    link = web_link(url)
     # Parentheses would end a markdown link early; percent-encoding keeps the same address.
-    return url.replace("(", "%28").replace(")", "%29")
+    return link.replace("(", "%28").replace(")", "%29") if link else None
 
 
 @functools.lru_cache(maxsize=4096)

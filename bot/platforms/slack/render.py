@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, FactChange, Story, StoryEvent, StoryFacts, Subscription
 from bot.stories.digest import digest_lines
@@ -34,7 +35,6 @@ CONTEXT_TEXT_MAX = 2000
 # bolt-js #2509), a limit it does not document: stay well below it.
 BLOCK_TEXT_BUDGET = 11_000
 TEXT_MAX = 3000
-URL_MAX = 2000
 LINK_IN_TEXT_MAX = 300
 
 ELLIPSIS = "…"
@@ -48,8 +48,6 @@ _WHITESPACE = re.compile(r"\s+")
 # even if a message is ever posted with link_names.
 _BARE_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
-_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f<>\"\\`]")
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 
 
@@ -98,27 +96,9 @@ def clean(text: str | None, limit: int) -> str:
 @functools.lru_cache(maxsize=4096)
 def safe_url(url: str | None) -> str | None:
     """``url`` if it is http(s) with a real host and no control syntax, else None (C4)."""
-    if not url:
-        return None
-    url = url.strip()
-    if len(url) > URL_MAX or _URL_BAD_CHAR.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host or parts.username is not None:
-        return None
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return None
-    if not _HOST.match(ascii_host):
-        return None
+    link = web_link(url)
     # "|" would end the address inside <url|label>; "&" is escaped like all text.
-    return url.replace("|", "%7C").replace("&", "&amp;")
+    return link.replace("|", "%7C").replace("&", "&amp;") if link else None
 
 
 @functools.lru_cache(maxsize=4096)
