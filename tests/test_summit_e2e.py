@@ -79,11 +79,11 @@ async def test_summit_story_is_announced_with_facts_and_lookalikes_are_not(
 
             printed = out.getvalue()
             assert printed.count("NEW SUMMIT STORY") == 1, printed
-            assert "Lee Jae-myung (South Korea)" in printed
-            assert "Shigeru Ishiba (Japan)" in printed
+            assert "Lee Jae-myung (President, South Korea)" in printed
+            assert "Shigeru Ishiba (Prime Minister, Japan)" in printed
             assert "Busan, South Korea" in printed
-            assert "2026-11-27" in printed, "Friday after a Tuesday story, future tense"
-            assert "upcoming" in printed
+            assert "27 Nov 2026" in printed, "Friday after a Tuesday story, future tense"
+            assert "Upcoming" in printed
             assert "why:" in printed
             assert "Everest" not in printed
             assert "Bakery" not in printed

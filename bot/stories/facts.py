@@ -194,31 +194,48 @@ def facts_from_json(data: Mapping[str, Any]) -> StoryFacts:
     return facts_from_analysis(data)
 
 
-def when_text(facts: StoryFacts) -> str | None:
-    """ "2019-02-27" or "2019-02-27 to 2019-02-28"."""
-    if facts.start_date is None:
-        return None
-    if facts.end_date is None or facts.end_date == facts.start_date:
-        return facts.start_date.isoformat()
-    return f"{facts.start_date.isoformat()} to {facts.end_date.isoformat()}"
+def who_text(facts: StoryFacts) -> str:
+    """The participants, e.g. "Xi Jinping (President, China); Joe Biden (United States)"."""
+    names = []
+    for person in facts.participants:
+        extra = ", ".join(part for part in (person.title, person.country) if part)
+        names.append(f"{person.name} ({extra})" if extra else person.name)
+    return "; ".join(names)
 
 
-def where_text(facts: StoryFacts) -> str | None:
-    """ "venue, city, country" with what is known."""
+def where_text(facts: StoryFacts) -> str:
+    """Venue, city and country, as far as known."""
     parts = [part for part in (facts.venue, facts.city, facts.country) if part]
-    return ", ".join(dict.fromkeys(parts)) or None
+    return ", ".join(dict.fromkeys(parts))
 
 
-def who_text(facts: StoryFacts) -> str | None:
-    """Participants' names joined, with their countries."""
-    names = [f"{p.name} ({p.country})" if p.country else p.name for p in facts.participants]
-    return ", ".join(names) or None
+def when_text(facts: StoryFacts) -> str:
+    """The dates, e.g. "12–13 May 2026" or "30 Apr – 2 May 2026"."""
+    start, end = facts.start_date, facts.end_date
+    if start is None:
+        return f"until {_day_text(end)}" if end else ""
+    if end is None or end == start:
+        return _day_text(start)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{_day_text(end)}"
+    if start.year == end.year:
+        return f"{start.day} {start:%b} – {_day_text(end)}"
+    return f"{_day_text(start)} – {_day_text(end)}"
+
+
+def _day_text(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def status_text(facts: StoryFacts) -> str:
+    """The status word, capitalised."""
+    return facts.status.capitalize() if facts.status else ""
 
 
 def facts_line(facts: StoryFacts) -> str:
     """One line of facts: who · where · when · status (unknown parts left out)."""
-    parts = (who_text(facts), where_text(facts), when_text(facts), facts.status)
-    return " · ".join(part for part in parts if part) or "facts not known yet"
+    parts = (who_text(facts), where_text(facts), when_text(facts), status_text(facts))
+    return " · ".join(part for part in parts if part) or "Facts not known yet"
 
 
 _FIELD_LABELS = {

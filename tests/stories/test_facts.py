@@ -82,7 +82,7 @@ def test_facts_line_reads_who_where_when_status() -> None:
         analysis(TRUMP, KIM, city="Hanoi", country="Vietnam", start="2019-02-27", end="2019-02-28")
     )
     assert facts_line(facts) == (
-        "Donald Trump (United States), Kim Jong-un (North Korea) · Hanoi, Vietnam · "
-        "2019-02-27 to 2019-02-28 · upcoming"
+        "Donald Trump (President, United States); Kim Jong-un (Chairman, North Korea) · "
+        "Hanoi, Vietnam · 27–28 Feb 2019 · Upcoming"
     )
-    assert facts_line(StoryFacts()) == "facts not known yet"
+    assert facts_line(StoryFacts()) == "Facts not known yet"

@@ -11,7 +11,6 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlsplit
 
 import discord
@@ -27,7 +26,14 @@ from bot.core.stories import (
     StoryFacts,
     Subscription,
 )
-from bot.stories.facts import change_label
+from bot.stories.facts import (
+    change_label,
+    facts_line,
+    status_text,
+    when_text,
+    where_text,
+    who_text,
+)
 
 CONTENT_MAX = 2000
 EMBEDS_MAX = 10
@@ -170,54 +176,6 @@ def first_sentence(text: str) -> str:
 
 
 # --- facts -------------------------------------------------------------------------------------
-
-
-def who(facts: StoryFacts) -> str:
-    """The participants, e.g. "Xi Jinping (China), Joe Biden (United States)"."""
-    names = []
-    for person in facts.participants:
-        extra = ", ".join(part for part in (person.title, person.country) if part)
-        names.append(f"{person.name} ({extra})" if extra else person.name)
-    return "; ".join(names)
-
-
-def where(facts: StoryFacts) -> str:
-    """Venue, city and country, as far as known."""
-    parts = [facts.venue, facts.city, facts.country]
-    seen: list[str] = []
-    for part in parts:
-        if part and part not in seen:
-            seen.append(part)
-    return ", ".join(seen)
-
-
-def when(facts: StoryFacts) -> str:
-    """The dates, e.g. "12–13 May 2026" or "30 Apr – 2 May 2026"."""
-    start, end = facts.start_date, facts.end_date
-    if start is None:
-        return f"until {_day(end)}" if end else ""
-    if end is None or end == start:
-        return _day(start)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{_day(end)}"
-    if start.year == end.year:
-        return f"{start.day} {start:%b} – {_day(end)}"
-    return f"{_day(start)} – {_day(end)}"
-
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
-
-
-def status(facts: StoryFacts) -> str:
-    """The status word, capitalised."""
-    return facts.status.capitalize() if facts.status else ""
-
-
-def facts_line(facts: StoryFacts) -> str:
-    """One line of facts: who · where · when · status (unknown parts left out)."""
-    parts = [who(facts), where(facts), when(facts), status(facts)]
-    return " · ".join(part for part in parts if part) or "Facts not known yet"
 
 
 def change_line(change: FactChange, limit: int = 300) -> str:
@@ -389,10 +347,10 @@ def _embed_problems(embed: discord.Embed) -> list[str]:
 
 
 def _fact_fields(embed: discord.Embed, facts: StoryFacts) -> None:
-    _field(embed, "Who", clean(who(facts), FIELD_VALUE_MAX))
-    _field(embed, "Where", clean(where(facts), FIELD_VALUE_MAX))
-    _field(embed, "When", when(facts))
-    _field(embed, "Status", status(facts))
+    _field(embed, "Who", clean(who_text(facts), FIELD_VALUE_MAX))
+    _field(embed, "Where", clean(where_text(facts), FIELD_VALUE_MAX))
+    _field(embed, "When", when_text(facts))
+    _field(embed, "Status", status_text(facts))
 
 
 def render_alert(event: StoryEvent) -> Rendered:
@@ -548,8 +506,8 @@ def render_upcoming(stories: Sequence[Story]) -> Rendered:
     lines = []
     for story in stories:
         facts = story.facts
-        head = when(facts) or "Date not known"
-        place = clean(where(facts), 120)
+        head = when_text(facts) or "Date not known"
+        place = clean(where_text(facts), 120)
         title = clean(story.title, 150)
         # Feed text never goes inside a masked link's label: a "](" in it would rewrite the link.
         lines.append(f"**{head}** · {title}")

@@ -20,7 +20,7 @@ from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, FactChange, Story, StoryEvent, StoryFacts, Subscription
 from bot.stories.digest import digest_lines
-from bot.stories.facts import change_label, when_text, where_text, who_text
+from bot.stories.facts import change_label, status_text, when_text, where_text, who_text
 
 Block = dict[str, Any]
 
@@ -275,7 +275,7 @@ def fact_fields(facts: StoryFacts) -> list[str]:
         f"*Who*\n{clean(who_text(facts), FIELD_MAX - 10) or UNKNOWN}",
         f"*Where*\n{clean(where_text(facts), FIELD_MAX - 10) or UNKNOWN}",
         f"*When*\n{clean(when_text(facts), 200) or UNKNOWN}",
-        f"*Status*\n{clean((facts.status or '').capitalize(), 50) or UNKNOWN}",
+        f"*Status*\n{clean(status_text(facts), 50) or UNKNOWN}",
     ]
 
 

@@ -33,8 +33,8 @@ from bot.platforms.discord.render import (
     render_watches,
     safe_url,
     truncate,
-    when,
 )
+from bot.stories.facts import when_text as when
 from tests.platforms.discord.checks import injection_problems, limit_problems
 from tests.platforms.discord.desk import (
     INJECTION,

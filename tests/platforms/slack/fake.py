@@ -4,6 +4,10 @@ The real slack_sdk ``AsyncWebClient`` talks to it through ``base_url``; channels
 messages posted to them (with their metadata) so ``conversations.history`` answers like Slack.
 Failures are queued per method with ``fail``; ``lose_answer`` posts a message but answers 500,
 as when Slack commits a post and the answer is lost.
+
+Socket Mode too: ``apps.connections.open`` (app-level token only) issues a one-use
+``ws://…/socket?ticket=…`` URL; the websocket there says ``hello``, answers pings, delivers the
+envelopes a test hands to ``deliver`` and records every frame the app sends back (its acks).
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_TOKEN = "xoxb-1111-2222-testtokenvalue"
 APP_TOKEN = "xapp-1-A111-2222-testapptoken"
@@ -35,6 +40,7 @@ MEMBER = "U0MEMBER"
 GROUP_MEMBER = "U0GROUP"
 ADMIN_GROUP_ID = "S0ADMINS"
 ADMIN_GROUP_HANDLE = "newsbot-admins"
+APP_ID = "A0APP"
 
 USERS = {
     ADMIN: {"id": ADMIN, "is_admin": True, "is_owner": False},
@@ -77,10 +83,18 @@ class FakeSlack:
         self._files = itertools.count(1)
         self._arrived = asyncio.Condition()
         self.base = ""
+        # Socket Mode: issued tickets, every websocket (open or not), frames both ways, pings.
+        self.tickets: set[str] = set()
+        self.sockets: list[web.WebSocketResponse] = []
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.pings: list[bytes] = []
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self.api)
         self.app.router.add_post("/response/{id}", self.response_url)
         self.app.router.add_post("/upload/{id}", self.upload)
+        self.app.router.add_get("/socket", self.socket)
+        self.app.on_shutdown.append(self._close_sockets)
 
     # --- test controls ------------------------------------------------------------------------
 
@@ -98,8 +112,48 @@ class FakeSlack:
 
     async def wait_responses(self, response_id: str, count: int = 1, timeout: float = 5) -> None:
         """Until ``count`` answers arrived on one response_url."""
+        await self._until(lambda: len(self.responses.get(response_id, [])) >= count, timeout)
+
+    async def _until(self, predicate: Callable[[], bool], timeout: float) -> None:
         async with asyncio.timeout(timeout), self._arrived:
-            await self._arrived.wait_for(lambda: len(self.responses.get(response_id, [])) >= count)
+            await self._arrived.wait_for(predicate)
+
+    async def _notify(self) -> None:
+        async with self._arrived:
+            self._arrived.notify_all()
+
+    # --- Socket Mode controls -----------------------------------------------------------------
+
+    @property
+    def open_sockets(self) -> list[web.WebSocketResponse]:
+        """The websockets an app holds open now."""
+        return [ws for ws in self.sockets if not ws.closed]
+
+    async def wait_socket(self, timeout: float = 5) -> web.WebSocketResponse:
+        """Until an app holds a websocket open; the newest one."""
+        await self._until(lambda: bool(self.open_sockets), timeout)
+        return self.open_sockets[-1]
+
+    async def wait_sockets_closed(self, timeout: float = 5) -> None:
+        """Until every websocket is closed."""
+        await self._until(lambda: not self.open_sockets, timeout)
+
+    async def deliver(self, envelope: dict[str, Any]) -> None:
+        """Send one envelope down the newest open websocket, as Slack pushes an event."""
+        ws = self.open_sockets[-1]
+        self.sent.append(envelope)
+        await ws.send_json(envelope)
+
+    def acks(self, envelope_id: str) -> list[dict[str, Any]]:
+        """Every frame the app sent back for one envelope."""
+        return [frame for frame in self.received if frame.get("envelope_id") == envelope_id]
+
+    async def wait_ack(
+        self, envelope_id: str, count: int = 1, timeout: float = 3
+    ) -> list[dict[str, Any]]:
+        """Until ``count`` acks of one envelope arrived (Slack allows 3 seconds)."""
+        await self._until(lambda: len(self.acks(envelope_id)) >= count, timeout)
+        return self.acks(envelope_id)
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -134,6 +188,40 @@ class FakeSlack:
             self.responses.setdefault(request.match_info["id"], []).append(body)
             self._arrived.notify_all()
         return web.Response(text="ok")
+
+    async def socket(self, request: web.Request) -> web.StreamResponse:
+        """The Socket Mode websocket: only with a ticket from apps.connections.open, once."""
+        ticket = request.query.get("ticket", "")
+        if ticket not in self.tickets or request.query.get("app_id") != APP_ID:
+            return web.Response(status=401, text="invalid_ticket")
+        self.tickets.discard(ticket)
+        ws = web.WebSocketResponse(autoping=False)  # pings are answered (and recorded) below
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        hello = {
+            "type": "hello",
+            "num_connections": len(self.open_sockets),
+            "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": APP_ID},
+        }
+        self.sent.append(hello)
+        await ws.send_json(hello)
+        await self._notify()
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.PING:
+                    self.pings.append(message.data)
+                    await ws.pong(message.data)
+                elif message.type == WSMsgType.TEXT:
+                    self.received.append(json.loads(message.data))
+                    await self._notify()
+        finally:
+            await self._notify()
+        return ws
+
+    async def _close_sockets(self, app: web.Application) -> None:
+        for ws in self.open_sockets:
+            await ws.close()
 
     async def upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["id"]] = await request.read()
@@ -205,6 +293,15 @@ class FakeSlack:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": [GROUP_MEMBER]}
 
+    async def m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Slack issues Socket Mode URLs to app-level tokens only.
+        if self.calls[-1].headers.get("Authorization") != f"Bearer {APP_TOKEN}":
+            return {"ok": False, "error": "not_allowed_token_type"}
+        ticket = uuid.uuid4().hex
+        self.tickets.add(ticket)
+        ws_base = "ws" + self.base.removeprefix("http")
+        return {"ok": True, "url": f"{ws_base}/socket?ticket={ticket}&app_id={APP_ID}"}
+
     async def m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._files):04d}"
         return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
@@ -252,6 +349,36 @@ def signed_headers(
     }
 
 
+def command_fields(
+    fake: FakeSlack,
+    command: str,
+    text: str,
+    *,
+    user: str = ADMIN,
+    channel: str = CHANNEL_ID,
+    trigger: str | None = None,
+) -> tuple[dict[str, str], str]:
+    """A slash command's fields (as Slack sends them) and its response_url id."""
+    trigger = trigger or f"{next(_triggers)}.{time.monotonic_ns()}.abc"
+    response_id = hashlib.sha1(trigger.encode()).hexdigest()[:12]
+    fields = {
+        "token": "deprecated-verification-token",
+        "team_id": TEAM_ID,
+        "team_domain": "example",
+        "channel_id": channel,
+        "channel_name": "news",
+        "user_id": user,
+        "user_name": "someone",
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": f"{fake.base}/response/{response_id}",
+        "trigger_id": trigger,
+    }
+    return fields, response_id
+
+
 def command_body(
     fake: FakeSlack,
     command: str,
@@ -261,24 +388,27 @@ def command_body(
     channel: str = CHANNEL_ID,
     trigger: str | None = None,
 ) -> tuple[str, str]:
-    """A slash command's form body and its response_url id."""
-    trigger = trigger or f"{next(_triggers)}.{time.monotonic_ns()}.abc"
-    response_id = hashlib.sha1(trigger.encode()).hexdigest()[:12]
-    body = urlencode(
-        {
-            "token": "deprecated-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "example",
-            "channel_id": channel,
-            "channel_name": "news",
-            "user_id": user,
-            "user_name": "someone",
-            "command": command,
-            "text": text,
-            "api_app_id": "A0APP",
-            "is_enterprise_install": "false",
-            "response_url": f"{fake.base}/response/{response_id}",
-            "trigger_id": trigger,
-        }
+    """A slash command's form body (HTTP mode) and its response_url id."""
+    fields, response_id = command_fields(
+        fake, command, text, user=user, channel=channel, trigger=trigger
     )
-    return body, response_id
+    return urlencode(fields), response_id
+
+
+def command_envelope(
+    fake: FakeSlack,
+    command: str,
+    text: str,
+    *,
+    user: str = ADMIN,
+    channel: str = CHANNEL_ID,
+) -> tuple[dict[str, Any], str]:
+    """A slash command as Slack pushes it over Socket Mode, and its response_url id."""
+    fields, response_id = command_fields(fake, command, text, user=user, channel=channel)
+    envelope = {
+        "envelope_id": str(uuid.uuid4()),
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": fields,
+    }
+    return envelope, response_id
