@@ -55,6 +55,7 @@ async def serving(fake_slack: FakeSlack, desk: FakeNewsDesk) -> AsyncIterator[Se
     yield Serving(bot, stop, task)
     stop.set()
     await asyncio.wait_for(task, STOP_WITHIN)
+    await fake_slack.wait_sockets_closed(timeout=STOP_WITHIN)
 
 
 async def test_serve_connects_acks_and_answers_a_command_then_stops(
@@ -130,6 +131,7 @@ async def test_no_token_reaches_the_log_in_socket_mode(
         finally:
             stop.set()
             await asyncio.wait_for(task, STOP_WITHIN)
+    await fake_slack.wait_sockets_closed(timeout=STOP_WITHIN)
     text = caplog.text + "".join(str(record.exc_text or "") for record in caplog.records)
     assert caplog.records
     for secret in (APP_TOKEN, BOT_TOKEN):
