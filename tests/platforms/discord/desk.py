@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.core.errors import InvalidInput, NewsbotError, NotFound
 from bot.core.models import FeedInfo
 from bot.core.stories import (
-    Destination,
-    Digest,
     FactChange,
-    Filters,
-    Mode,
     Participant,
     Quote,
     Source,
     Story,
     StoryFacts,
-    Subscription,
 )
+from tests.desk import FakeNewsDesk as SharedFakeNewsDesk
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -141,121 +135,8 @@ def make_feed(feed_id: int = 1, **overrides: Any) -> FeedInfo:
 
 
 @dataclass
-class FakeNewsDesk:
-    """Implements bot.core.ports.NewsDesk in memory; records every call."""
+class FakeNewsDesk(SharedFakeNewsDesk):
+    """The shared fake desk, stocked with this platform's stories and one feed."""
 
     stories: list[Story] = field(default_factory=lambda: [make_story(1), make_story(2)])
     feeds: dict[int, FeedInfo] = field(default_factory=lambda: {1: make_feed(1)})
-    subscriptions: dict[Destination, Subscription] = field(default_factory=dict)
-    watched: dict[Destination, list[str]] = field(default_factory=dict)
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    fail_with: NewsbotError | Exception | None = None
-
-    def _record(self, name: str, *args: Any) -> None:
-        self.calls.append((name, args))
-        if self.fail_with is not None:
-            raise self.fail_with
-
-    def called(self, name: str) -> list[tuple[Any, ...]]:
-        """The arguments of every call to ``name``."""
-        return [args for called, args in self.calls if called == name]
-
-    async def latest(self, count: int) -> list[Story]:
-        self._record("latest", count)
-        return self.stories[:count]
-
-    async def search(self, query: str, limit: int = 10) -> list[Story]:
-        self._record("search", query, limit)
-        words = query.lower().split()
-        found = [s for s in self.stories if all(w in (s.title + s.summary).lower() for w in words)]
-        return found[:limit]
-
-    async def story(self, story_id: int) -> Story:
-        self._record("story", story_id)
-        for story in self.stories:
-            if story.id == story_id:
-                return story
-        raise NotFound(f"There is no story #{story_id}.")
-
-    async def upcoming(self) -> list[Story]:
-        self._record("upcoming")
-        return [s for s in self.stories if s.facts.status == "upcoming"]
-
-    def calendar(self, stories: Sequence[Story]) -> bytes:
-        self.calls.append(("calendar", (len(stories),)))
-        events = "".join(f"BEGIN:VEVENT\r\nUID:story-{s.id}\r\nEND:VEVENT\r\n" for s in stories)
-        return f"BEGIN:VCALENDAR\r\n{events}END:VCALENDAR\r\n".encode()
-
-    async def add_feed(self, url: str) -> FeedInfo:
-        self._record("add_feed", url)
-        if any(feed.url == url for feed in self.feeds.values()):
-            raise InvalidInput("That feed is already watched.")
-        feed = make_feed(max(self.feeds, default=0) + 1, url=url, title="Added feed")
-        self.feeds[feed.id] = feed
-        return feed
-
-    async def remove_feed(self, feed_id: int) -> FeedInfo:
-        self._record("remove_feed", feed_id)
-        if feed_id not in self.feeds:
-            raise NotFound(f"There is no feed #{feed_id}.")
-        return self.feeds.pop(feed_id)
-
-    async def list_feeds(self) -> list[FeedInfo]:
-        self._record("list_feeds")
-        return list(self.feeds.values())
-
-    async def subscribe(
-        self,
-        destination: Destination,
-        mode: Mode,
-        schedule: str | None = None,
-        timezone: str = "UTC",
-        filters: Filters | None = None,
-    ) -> Subscription:
-        self._record("subscribe", destination, mode, schedule, timezone, filters)
-        subscription = Subscription(destination, mode, schedule, timezone, filters or Filters())
-        self.subscriptions[destination] = subscription
-        return subscription
-
-    async def unsubscribe(self, destination: Destination) -> None:
-        self._record("unsubscribe", destination)
-        self.subscriptions.pop(destination, None)
-
-    async def subscription(self, destination: Destination) -> Subscription | None:
-        self._record("subscription", destination)
-        return self.subscriptions.get(destination)
-
-    async def digest_now(self, destination: Destination) -> Digest:
-        self._record("digest_now", destination)
-        return Digest("Summit digest", tuple(self.stories), NOW)
-
-    async def watch(self, destination: Destination, term: str) -> list[str]:
-        self._record("watch", destination, term)
-        terms = self.watched.setdefault(destination, [])
-        if term not in terms:
-            terms.append(term)
-        return list(terms)
-
-    async def unwatch(self, destination: Destination, term: str) -> list[str]:
-        self._record("unwatch", destination, term)
-        terms = self.watched.setdefault(destination, [])
-        if term not in terms:
-            raise NotFound(f"“{term}” is not watched here.")
-        terms.remove(term)
-        return list(terms)
-
-    async def watches(self, destination: Destination) -> list[str]:
-        self._record("watches", destination)
-        return list(self.watched.get(destination, []))
-
-    async def suggest_stories(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
-        self._record("suggest_stories", prefix, limit)
-        return [(s.id, s.title) for s in self.stories if prefix.lower() in s.title.lower()][:limit]
-
-    async def suggest_feeds(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
-        self._record("suggest_feeds", prefix, limit)
-        return [
-            (f.id, f.title or f.url)
-            for f in self.feeds.values()
-            if prefix.lower() in (f.title or f.url).lower()
-        ][:limit]
