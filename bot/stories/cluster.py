@@ -5,17 +5,15 @@ Pure functions over plain records; storage hands in the candidate stories and ke
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot.core.models import NewItem
 from bot.core.stories import Quote, StoryFacts
+from bot.core.text import first_sentence
 from bot.stories.facts import facts_from_analysis, merge_facts, quotes_from_analysis, same_person
 from bot.stories.similarity import signature, similarity
-
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“‘A-Z0-9])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +76,9 @@ def outlet_of(item: NewItem) -> str | None:
     return host.removeprefix("www.") if host else None
 
 
-def first_sentence(text: str, limit: int = 300) -> str:
+def lead_sentence(text: str, limit: int = 300) -> str:
     """The first sentence of ``text``, cut at ``limit`` characters."""
-    text = " ".join(text.split())
-    sentence = _SENTENCE.split(text, maxsplit=1)[0] if text else ""
+    sentence = first_sentence(text)
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
@@ -97,7 +94,7 @@ def report_from_item(item: NewItem) -> Report:
         published=item.published or item.first_seen,
         facts=facts_from_analysis(analysis),
         score=float(analysis.get("score") or 0.0),
-        summary=first_sentence(summary),
+        summary=lead_sentence(summary),
         reasons=tuple(str(reason) for reason in analysis.get("reasons") or []),
         quotes=quotes_from_analysis(analysis),
         signature=signature(f"{item.title} {item.summary}"),

@@ -26,6 +26,7 @@ from bot.core.stories import (
     StoryFacts,
     Subscription,
 )
+from bot.core.text import first_sentence, join_within
 from bot.stories.facts import (
     change_label,
     facts_line,
@@ -77,7 +78,6 @@ _LIST_NUMBER = re.compile(r"^(\s*\d+)([.)]\s)", re.MULTILINE)
 # Discord syntax that escape_mentions leaves alone: <@user>, <#channel>, </command:id>, <:emoji:id>,
 # <t:timestamp>, <https://suppressed.link>; a zero-width space after '<' renders them literally.
 _ANGLE_SYNTAX = re.compile(r"<(?=[@#/:!&a-zA-Z])")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +169,6 @@ def _link(label: str, url: str | None) -> str:
     return f"[{label}]({link})" if link else label
 
 
-def first_sentence(text: str) -> str:
-    """The first sentence of a summary, for digests."""
-    text = _WHITESPACE.sub(" ", text[:2000]).strip()
-    return _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
-
-
 # --- facts -------------------------------------------------------------------------------------
 
 
@@ -245,18 +239,7 @@ def _field(embed: discord.Embed, name: str, value: str, *, inline: bool = True) 
 
 def _lines(lines: Iterable[str], limit: int, more: str = "…and {n} more") -> str:
     """Join lines until ``limit``; the rest is summarised as "…and N more"."""
-    items = list(lines)
-    out: list[str] = []
-    used = 0
-    for index, line in enumerate(items):
-        remaining = len(items) - index - 1
-        tail = len(more.format(n=remaining)) + 1 if remaining else 0
-        if used + len(line) + 1 + tail > limit:
-            out.append(more.format(n=len(items) - index))
-            break
-        out.append(line)
-        used += len(line) + 1
-    return truncate("\n".join(out), limit)
+    return truncate(join_within(lines, limit, more), limit)
 
 
 def fit(content: str | None, embeds: Sequence[discord.Embed]) -> Rendered:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, FactChange, Story, StoryEvent, StoryFacts, Subscription
+from bot.core.text import first_sentence, join_within
 from bot.stories.digest import digest_lines
 from bot.stories.facts import change_label, status_text, when_text, where_text, who_text
 
@@ -48,7 +49,6 @@ _WHITESPACE = re.compile(r"\s+")
 # even if a message is ever posted with link_names.
 _BARE_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,26 +116,9 @@ def link(label: str, url: str | None) -> str:
     return f"<{safe}|{label}>" if safe else label
 
 
-def first_sentence(text: str) -> str:
-    """The first sentence of a summary."""
-    text = _WHITESPACE.sub(" ", text[:2000]).strip()
-    return _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
-
-
 def lines(items: Iterable[str], limit: int, more: str = "…and {n} more") -> str:
     """Join lines until ``limit``; the rest is summarised as "…and N more"."""
-    chosen = list(items)
-    out: list[str] = []
-    used = 0
-    for index, line in enumerate(chosen):
-        left = len(chosen) - index - 1
-        tail = len(more.format(n=left)) + 1 if left else 0
-        if used + len(line) + 1 + tail > limit:
-            out.append(more.format(n=len(chosen) - index))
-            break
-        out.append(line)
-        used += len(line) + 1
-    return truncate("\n".join(out), limit)
+    return truncate(join_within(items, limit, more), limit)
 
 
 # --- blocks, each within its own limits ---------------------------------------------------------
