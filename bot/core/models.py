@@ -51,6 +51,8 @@ class FeedInfo:
     last_success_at: datetime | None = None
     interval_seconds: int | None = None
     validators: Validators = Validators()
+    # The URL the feed was added with; item keys resolve relative GUIDs against it.
+    identity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

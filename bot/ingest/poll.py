@@ -14,11 +14,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from bot.core.errors import FeedParseError, FetchError, NewsbotError, NotFound
+from bot.core.errors import (
+    FeedParseError,
+    FetchError,
+    NewsbotError,
+    NotFound,
+    StorageUnavailable,
+)
 from bot.core.models import FeedInfo, NewItem
 from bot.core.ports import FeedFetcher, FeedParser, ItemAnalyzer, Sink
 from bot.ops import metrics
-from bot.storage.store import Store
+from bot.storage.store import DEFAULT_LEASE, Store
 
 log = logging.getLogger(__name__)
 
@@ -101,28 +107,37 @@ class Poller:
         self._announce_lock = asyncio.Lock()
 
     async def poll_feed(self, feed: FeedInfo) -> FeedResult:
-        """Poll one feed; never raises for anything the feed or the network did."""
+        """Poll one feed; never raises for anything the feed, the network or the disk did."""
         async with self._slots:
-            result = await self._poll(feed)
+            try:
+                result = await self._poll(feed)
+            except StorageUnavailable as exc:
+                # The database failed, not the feed: nothing is counted against it, and the
+                # store has logged the cause once.
+                return FeedResult("failed", error=str(exc))
         metrics.poll(result.outcome)
         if result.new_items:
             await self.announce(result.new_items)
         return result
 
     async def poll_feed_id(self, feed_id: int) -> FeedResult:
-        """Scheduler entry point: poll a feed by id if it is enabled and due.
+        """Scheduler entry point: poll a feed by id if it is enabled, due and free.
 
         Half an interval of slack keeps a job that fires a little before ``next_poll_at`` from
         waiting a whole extra interval; a failing feed gets no slack, so its backoff holds.
+        The claim is a lease: replicas on one database poll each feed once, and a lease left
+        by a dead replica expires within an interval.
         """
         try:
-            feed = await self._store.get_feed(feed_id)
+            interval = self.interval_of(await self._store.get_feed(feed_id))
+            feed = await self._store.claim_feed(
+                feed_id, self._clock(), slack=interval / 2, lease=min(interval, DEFAULT_LEASE)
+            )
         except NotFound:
             return FeedResult("skipped")
-        horizon = self._clock()
-        if not feed.consecutive_failures:
-            horizon += self.interval_of(feed) / 2
-        if feed.disabled_reason or (feed.next_poll_at is not None and feed.next_poll_at > horizon):
+        except StorageUnavailable as exc:
+            return FeedResult("failed", error=str(exc))
+        if feed is None:
             return FeedResult("skipped")
         return await self.poll_feed(feed)
 
@@ -170,7 +185,10 @@ class Poller:
                     feed.id, now=now, next_poll_at=next_poll, validators=fetched.validators
                 )
                 return FeedResult("not_modified")
-            parsed = await self._parser.parse(fetched.body, fetched.headers, fetched.final_url)
+            # Relative links and GUIDs resolve against the URL the feed was added with, so a
+            # move (an adopted 301, a changing 302 target) changes no item key.
+            base = feed.identity or feed.url
+            parsed = await self._parser.parse(fetched.body, fetched.headers, base)
             if parsed.warning:
                 log.warning("feed %s is not well formed but readable: %s", feed.url, parsed.warning)
             stored = await self._store.record_poll(
@@ -183,6 +201,8 @@ class Poller:
                 title=parsed.title,
                 new_url=fetched.permanent_url,
             )
+        except StorageUnavailable:
+            raise
         except (FetchError, FeedParseError) as exc:
             metrics.fetch_failure(exc.reason)
             retry_after = exc.retry_after if isinstance(exc, FetchError) else None

@@ -3,21 +3,30 @@
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit survives power loss as well as a
 crash of the bot (``NORMAL`` may lose the last commits on an OS crash). newsbot writes a few
 rows per poll, so durability costs nothing measurable here (RELIABILITY F3, §3.4).
+
+Migrations run in one transaction on every backend, so a kill at any point leaves the schema
+as it was before the start. pysqlite never opens a transaction before DDL (each CREATE TABLE
+commits on its own), so on SQLite the migration connection issues its own ``BEGIN IMMEDIATE``;
+on PostgreSQL an advisory lock keeps replicas that start together from migrating twice.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import MetaData, Table, event, func, inspect, select, table, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import DropTable
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +101,113 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Any 64-bit number works; this one is "newsbot" in ASCII, so it is easy to spot in pg_locks.
+_MIGRATION_LOCK = 0x6E657773626F74
+_VERSION_TABLE = "alembic_version"
+_PG_DISK_FULL = "53100"
+
+
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    _drop_interrupted_first_migration(connection)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
 
+def _drop_interrupted_first_migration(connection: Connection) -> None:
+    """Undo what a pre-transactional newsbot left when killed during its very first migration.
+
+    Such a database has some of newsbot's tables, all empty, and no recorded revision; dropping
+    them lets the first migration run again. Tables holding rows are never dropped: that
+    database gets a clear error from the upgrade instead.
+    """
+    inspector = inspect(connection)
+    names = set(inspector.get_table_names())
+    if _VERSION_TABLE in names and _rows(connection, _VERSION_TABLE):
+        return
+    leftovers = sorted(names - {_VERSION_TABLE})
+    if not leftovers or any(_rows(connection, name) for name in leftovers):
+        return
+    log.warning(
+        "the first schema migration was interrupted earlier; removing its empty tables (%s)",
+        ", ".join(leftovers),
+    )
+    for name in leftovers:
+        connection.execute(DropTable(Table(name, MetaData())))
+
+
+def _rows(connection: Connection, name: str) -> int:
+    return int(connection.scalar(select(func.count()).select_from(table(name))) or 0)
+
+
+def _sqlite_transactional(dbapi_connection: Any, _record: Any) -> None:
+    """Take transactions away from pysqlite, which would run each DDL statement on its own."""
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _migration_engine(engine: AsyncEngine) -> AsyncEngine:
+    """A one-connection engine whose transactions really enclose DDL (SQLite) or the engine."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    migrating = create_async_engine(
+        engine.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, poolclass=NullPool
+    )
+    event.listen(migrating.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(migrating.sync_engine, "connect", _sqlite_transactional)
+    event.listen(migrating.sync_engine, "begin", _begin_immediate)
+    return migrating
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; safe to run on every start."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    """Bring the schema to the newest revision in one transaction; safe to run on every start.
+
+    A failure is a StorageUnavailable naming the step that failed, not a connection problem.
+    """
+    migrating = _migration_engine(engine)
+    try:
+        async with migrating.connect() as probe:
+            await probe.exec_driver_sql("SELECT 1")
+        async with migrating.begin() as connection:
+            try:
+                await connection.run_sync(_upgrade)
+            except SQLAlchemyError as exc:
+                raise StorageUnavailable(
+                    "the database schema could not be brought up to date, nothing was changed: "
+                    f"{describe_database_error(exc)}"
+                ) from exc
+    finally:
+        if migrating is not engine:
+            await migrating.dispose()
     log.debug("database schema is up to date")
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """The driver's own message, first line only and never the SQL or its parameters."""
+    origin = getattr(exc, "orig", None) or exc
+    message = str(origin).strip().splitlines()
+    return (message[0] if message else type(origin).__name__)[:300]
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when SQLite, PostgreSQL or the OS says the disk (or a quota) is full."""
+    origin = getattr(exc, "orig", None) or exc
+    if isinstance(origin, OSError) and origin.errno == errno.ENOSPC:
+        return True
+    if getattr(origin, "sqlstate", None) == _PG_DISK_FULL:
+        return True
+    message = str(origin).lower()
+    return "database or disk is full" in message or "no space left on device" in message
+
+
+def storage_problem(exc: BaseException, where: str) -> str:
+    """One sentence an operator can act on, for a database error (no SQL, no secrets)."""
+    if is_disk_full(exc):
+        return f"the disk holding the database {where} is full: free some space"
+    return f"the database {where} failed: {describe_database_error(exc)}"

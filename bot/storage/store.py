@@ -4,24 +4,56 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.errors import NewsbotError, NotFound, StorageUnavailable
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.settings import mask_url_password
-from bot.storage.db import create_engine, migrate
-from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, MetaRow, UTCDateTime
+from bot.storage.db import (
+    create_engine,
+    describe_database_error,
+    is_disk_full,
+    migrate,
+    storage_problem,
+)
+from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, LeaseRow, MetaRow, UTCDateTime
+
+log = logging.getLogger(__name__)
 
 FEEDS = cast("Table", FeedRow.__table__)
 ITEMS = cast("Table", ItemRow.__table__)
+LEASES = cast("Table", LeaseRow.__table__)
+
+# Longer values are not kept (a URL index entry must fit; validators are optional anyway).
+MAX_FEED_URL = 2048
+_MAX_ETAG = 500
+_MAX_LAST_MODIFIED = 100
+# Long enough for a fetch, a parse and the write; a dead replica's feeds wait no longer.
+DEFAULT_LEASE = timedelta(minutes=2)
 
 
 class DuplicateFeed(NewsbotError):
@@ -33,6 +65,10 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Names this process in feed and named leases (replicas on one PostgreSQL database).
+        self.replica = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._problem: str | None = None
+        self._where = engine.url.render_as_string(hide_password=True)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has one writer per file. Queueing our own writers here is cheaper than letting
         # them meet SQLite's busy handler, which sleeps and retries while holding a pool slot.
@@ -48,17 +84,45 @@ class Store:
             .returning(ITEMS.c.id, ITEMS.c.key, ITEMS.c.pending)
         )
 
+    @property
+    def storage_problem(self) -> str | None:
+        """Why the last write failed (e.g. a full disk), or None once writes work (for /healthz)."""
+        return self._problem
+
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction on a Core connection, queued behind our other writers."""
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self._failures(), self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
     async def _session_writing(self) -> AsyncIterator[AsyncSession]:
         """A write transaction on an ORM session, queued behind our other writers."""
-        async with self._write_lock, self._sessions.begin() as session:
+        async with self._failures(), self._write_lock, self._sessions.begin() as session:
             yield session
+
+    @contextlib.asynccontextmanager
+    async def _failures(self) -> AsyncIterator[None]:
+        """Turn a database failure into one sentence; log it once when writes start failing.
+
+        SQLAlchemy's own message carries the statement and its parameters (25 KB for a batch
+        of items), so it never reaches a log line above DEBUG.
+        """
+        try:
+            yield
+        except (DBAPIError, OSError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            problem = storage_problem(exc, self._where)
+            if problem != self._problem:
+                log.error("storage is failing: %s; newsbot keeps retrying", problem)
+            else:
+                log.debug("storage still failing: %s", problem, exc_info=True)
+            self._problem = problem
+            raise StorageUnavailable(problem) from exc
+        if self._problem is not None:
+            log.info("storage works again (it failed with: %s)", self._problem)
+            self._problem = None
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -69,9 +133,11 @@ class Store:
         except (OSError, SQLAlchemyError) as exc:
             await engine.dispose()
             where = mask_url_password(url)
+            if is_disk_full(exc):
+                raise StorageUnavailable(storage_problem(exc, where)) from exc
             raise StorageUnavailable(
-                f"cannot open the database {where} ({type(exc).__name__}): check that it is "
-                "running and that NEWSBOT_DATABASE_URL is right"
+                f"cannot open the database {where} ({describe_database_error(exc)}): check "
+                "that it is running and that NEWSBOT_DATABASE_URL is right"
             ) from exc
         except BaseException:
             await engine.dispose()
@@ -139,23 +205,69 @@ class Store:
             await session.delete(row)
             return info
 
-    async def pollable_feeds(self, now: datetime, *, due_only: bool) -> list[FeedInfo]:
-        """Enabled feeds; with ``due_only`` those whose next poll time has come.
+    async def pollable_feeds(
+        self, now: datetime, *, due_only: bool, lease: timedelta = DEFAULT_LEASE
+    ) -> list[FeedInfo]:
+        """Enabled feeds leased to this replica for ``lease``; with ``due_only`` only due ones.
 
         Without ``due_only`` (one manual cycle) feeds still waiting out a failure backoff or a
-        Retry-After are left alone, so ``run --once`` stays polite too.
+        Retry-After are left alone, so ``run --once`` stays polite too. A feed another live
+        replica holds is left to it; a lease past its time is taken over.
         """
-        query = select(FeedRow).where(FeedRow.disabled_reason.is_(None))
         if due_only:
-            query = query.where((FeedRow.next_poll_at.is_(None)) | (FeedRow.next_poll_at <= now))
+            wanted = or_(FEEDS.c.next_poll_at.is_(None), FEEDS.c.next_poll_at <= now)
         else:
-            query = query.where(
-                (FeedRow.consecutive_failures == 0)
-                | (FeedRow.next_poll_at.is_(None))
-                | (FeedRow.next_poll_at <= now)
+            wanted = or_(
+                FEEDS.c.consecutive_failures == 0,
+                FEEDS.c.next_poll_at.is_(None),
+                FEEDS.c.next_poll_at <= now,
             )
-        async with self._sessions() as session:
-            rows = await session.scalars(query.order_by(FeedRow.id))
+        return await self._claim(and_(FEEDS.c.disabled_reason.is_(None), wanted), now, lease)
+
+    async def claim_feed(
+        self, feed_id: int, now: datetime, *, slack: timedelta, lease: timedelta
+    ) -> FeedInfo | None:
+        """Lease one enabled feed to this replica if it is due (within ``slack``) and free.
+
+        ``slack`` is granted only to feeds without failures, so a failing feed's backoff holds.
+        None means the feed is gone, disabled, not due, or being polled by another replica.
+        """
+        horizon = case((FEEDS.c.consecutive_failures == 0, now + slack), else_=now)
+        due = or_(FEEDS.c.next_poll_at.is_(None), FEEDS.c.next_poll_at <= horizon)
+        condition = and_(FEEDS.c.id == feed_id, FEEDS.c.disabled_reason.is_(None), due)
+        claimed = await self._claim(condition, now, lease)
+        return claimed[0] if claimed else None
+
+    async def release_feed(self, feed_id: int) -> None:
+        """Give up this replica's lease on a feed (a poll that ended without recording)."""
+        async with self._writing() as conn:
+            await conn.execute(
+                update(FEEDS)
+                .where(FEEDS.c.id == feed_id, FEEDS.c.lease_owner == self.replica)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def _claim(self, condition: Any, now: datetime, lease: timedelta) -> list[FeedInfo]:
+        """Lease the matching free feeds to this replica; other replicas' rows are skipped."""
+        free = or_(
+            FEEDS.c.lease_owner.is_(None),
+            FEEDS.c.lease_owner == self.replica,
+            FEEDS.c.lease_until.is_(None),
+            FEEDS.c.lease_until < now,
+        )
+        query = select(FEEDS.c.id).where(condition, free).order_by(FEEDS.c.id)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        async with self._writing() as conn:
+            ids = list(await conn.scalars(query))
+            if not ids:
+                return []
+            await conn.execute(
+                update(FEEDS)
+                .where(FEEDS.c.id.in_(ids))
+                .values(lease_owner=self.replica, lease_until=now + lease)
+            )
+            rows = await conn.execute(select(FEEDS).where(FEEDS.c.id.in_(ids)).order_by(FEEDS.c.id))
             return [_feed_info(row) for row in rows]
 
     async def record_success(
@@ -201,14 +313,14 @@ class Store:
                 stored = await self._insert_items(conn, feed_id, items, now, announce_first)
             params: dict[str, object] = {
                 "p_feed_id": feed_id,
-                "p_etag": validators.etag,
-                "p_last_modified": validators.last_modified,
+                "p_etag": _fits(validators.etag, _MAX_ETAG),
+                "p_last_modified": _fits(validators.last_modified, _MAX_LAST_MODIFIED),
                 "p_now": now,
                 "p_next_poll_at": next_poll_at,
                 "p_title": title[:500] if title else None,
                 "p_url": None,
             }
-            if new_url is not None:
+            if new_url is not None and len(new_url) <= MAX_FEED_URL:
                 taken = await conn.scalar(select(FEEDS.c.id).where(FEEDS.c.url == new_url))
                 params["p_url"] = new_url if taken is None else None
             await conn.execute(_POLLED, params)
@@ -232,6 +344,7 @@ class Store:
             row.last_error = error[:1000]
             row.last_polled_at = now
             row.next_poll_at = next_poll_at
+            row.lease_owner = row.lease_until = None
             if row.consecutive_failures >= max_failures and row.disabled_reason is None:
                 row.disabled_reason = (
                     f"disabled after {row.consecutive_failures} consecutive failures; "
@@ -398,6 +511,10 @@ _POLLED = (
         last_error=None,
         title=func.coalesce(bindparam("p_title", type_=String()), FEEDS.c.title),
         url=func.coalesce(bindparam("p_url", type_=String()), FEEDS.c.url),
+        # SET reads the row as it was, so a feed adopting a 301 keeps its first URL here.
+        identity=func.coalesce(FEEDS.c.identity, FEEDS.c.url),
+        lease_owner=None,
+        lease_until=None,
     )
 )
 _SEEN = select(ITEMS.c.key, ITEMS.c.link).where(
@@ -438,10 +555,16 @@ async def _unseen(
     return fresh
 
 
-def _feed_info(row: FeedRow) -> FeedInfo:
+def _fits(value: str | None, limit: int) -> str | None:
+    """The value if it fits its column; an over-long validator is simply not sent back."""
+    return value if value is None or len(value) <= limit else None
+
+
+def _feed_info(row: FeedRow | Row[Any]) -> FeedInfo:
     return FeedInfo(
         id=row.id,
         url=row.url,
+        identity=row.identity or row.url,
         title=row.title,
         consecutive_failures=row.consecutive_failures or 0,
         last_error=row.last_error,

@@ -44,6 +44,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# Links of any length: SQLite never enforces a VARCHAR length, PostgreSQL would.
+LINK = String(2048).with_variant(Text(), "postgresql")
+
+
 class Base(DeclarativeBase):
     """Declarative base of every newsbot table."""
 
@@ -67,6 +71,12 @@ class FeedRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(1000))
     seeded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The URL the feed was added with: relative GUIDs are keyed against it, so a move
+    # (an adopted 301, a changing 302 target) re-announces nothing.
+    identity: Mapped[str | None] = mapped_column(Text)
+    # Which replica polls the feed right now, and until when (see Store.claim_feed).
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ItemRow(Base):
@@ -75,19 +85,30 @@ class ItemRow(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("feed_id", "key", name="uq_items_feed_key"),
-        Index("ix_items_feed_link", "feed_id", "link"),
+        # A hash index on PostgreSQL: a B-tree refuses links of more than about 2,700 bytes.
+        Index("ix_items_link", "link", postgresql_using="hash"),
         Index("ix_items_pending", "pending", "first_seen"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(600))
-    link: Mapped[str | None] = mapped_column(String(2048))
+    link: Mapped[str | None] = mapped_column(LINK)
     title: Mapped[str] = mapped_column(String(500))
     summary: Mapped[str] = mapped_column(Text)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     pending: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LeaseRow(Base):
+    """A named lease one replica holds until ``until`` (e.g. the chat connections)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MetaRow(Base):
@@ -157,7 +178,7 @@ class StorySourceRow(Base):
         unique=True,
     )
     title: Mapped[str] = mapped_column(String(500))
-    link: Mapped[str | None] = mapped_column(String(2048))
+    link: Mapped[str | None] = mapped_column(LINK)
     outlet: Mapped[str | None] = mapped_column(String(500))
     published: Mapped[datetime] = mapped_column(UTCDateTime)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
