@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import socket
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ from urllib.parse import urljoin
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from bot.core.errors import (
     AddressNotAllowed,
@@ -25,7 +27,7 @@ from bot.core.errors import (
     TooManyRedirects,
 )
 from bot.core.models import Validators
-from bot.ingest.safety import AddressPolicy, safe_url
+from bot.ingest.safety import AddressPolicy, is_ip_literal, safe_url
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -73,6 +75,13 @@ class _Redirect:
     permanent: bool
 
 
+# True while the request in this task is a redirect to another host or port: the resolver
+# then allows public addresses and exactly named host:port entries only (see AddressPolicy).
+_MOVED_HOP: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "newsbot_moved_hop", default=False
+)
+
+
 class GuardedResolver(AbstractResolver):
     """Checks every address DNS returns, at connect time, so rebinding cannot slip past (A2)."""
 
@@ -86,7 +95,8 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         """Resolve with the inner resolver and refuse the host if any answer is not allowed."""
         results = await self._inner.resolve(host, port, family)
-        self._policy.check_resolved(host, [result["host"] for result in results])
+        addresses = [result["host"] for result in results]
+        self._policy.check_resolved(host, addresses, port, moved=_MOVED_HOP.get())
         return results
 
     async def close(self) -> None:
@@ -183,15 +193,18 @@ class Fetcher:
         current = requested
         all_permanent = True
         redirected = False
+        moved_hop = False
         try:
             for _ in range(self._limits.max_redirects + 1):
-                answer = await self._exchange(session, current, validators, accept)
+                answer = await self._exchange(session, current, validators, accept, moved_hop)
                 if not isinstance(answer, _Redirect):
                     moved = redirected and all_permanent
                     return replace(answer, url=requested, permanent_url=current if moved else None)
                 redirected = True
                 all_permanent = all_permanent and answer.permanent
-                current = self._policy.check_url(answer.target)
+                target = self._policy.check_url(answer.target, redirected_from=current)
+                moved_hop = self._policy.moves(current, target)
+                current = target
         except AddressNotAllowed as exc:
             if not redirected:
                 raise
@@ -212,8 +225,40 @@ class Fetcher:
         url: str,
         validators: Validators | None,
         accept: str,
+        moved_hop: bool = False,
     ) -> FetchResult | _Redirect:
         """Send one request and turn aiohttp's failures into our error tree."""
+        token = _MOVED_HOP.set(moved_hop)
+        try:
+            if moved_hop:
+                await self._check_moved_host(url)
+            return await self._send(session, url, validators, accept)
+        finally:
+            _MOVED_HOP.reset(token)
+
+    async def _check_moved_host(self, url: str) -> None:
+        """Resolve a redirect's new host name now: a pooled connection would skip the resolver."""
+        parsed = URL(url)
+        host, port = parsed.raw_host or "", parsed.port or 0
+        if self._resolver is None or is_ip_literal(host) or self._policy.named_exactly(host, port):
+            return
+        try:
+            await self._resolver.resolve(host, port, socket.AF_UNSPEC)
+        except AddressNotAllowed as exc:
+            raise AddressNotAllowed(str(exc), url=safe_url(url)) from exc
+        except OSError as exc:
+            raise ConnectionFailed(
+                f"connection failed: {safe_url(url)}: {exc.strerror or type(exc).__name__}",
+                url=safe_url(url),
+            ) from exc
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        validators: Validators | None,
+        accept: str,
+    ) -> FetchResult | _Redirect:
         headers = {"Accept": accept}
         if validators is not None and validators.etag:
             headers["If-None-Match"] = validators.etag

@@ -365,18 +365,21 @@ def _item(
     stamp: datetime | None,
     now: datetime,
 ) -> ParsedItem:
-    """Build an item whose key survives re-polls: guid, else link, else a title+date hash (B6).
+    """Build an item whose key survives re-polls: guid, else link, else a content hash (B6).
 
     The hash uses the date as written, not the clock-filtered ``published``, so an item dated
-    three days ahead keeps its key once that date stops being "in the future".
+    three days ahead keeps its key once that date stops being "in the future". With no date
+    the title and description decide, so undated items differ as long as their text does
+    (items with neither keep the title-only key earlier versions stored).
     """
     if guid is not None:
         key = _key("guid", guid)
     elif link is not None:
         key = _key("link", link)
+    elif stamp is not None or not summary:
+        key = "hash:" + _digest(f"{title}\n{stamp.isoformat() if stamp else ''}")
     else:
-        basis = f"{title}\n{stamp.isoformat() if stamp else ''}"
-        key = "hash:" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()
+        key = "text:" + _digest(f"{title}\n{summary}")
     published = stamp if stamp is not None and stamp <= now + _FUTURE_SLACK else None
     return ParsedItem(
         key=key, link=link, title=title, summary=summary, published=published, guid=guid
@@ -387,7 +390,11 @@ def _key(kind: str, value: str) -> str:
     """A kind-prefixed key, hashed when long so keys stay index-friendly."""
     if len(value) <= _MAX_INLINE_KEY:
         return f"{kind}:{value}"
-    return f"{kind}:sha256:{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()}"
+    return f"{kind}:sha256:{_digest(value)}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
 def _unique(items: Iterable[ParsedItem]) -> tuple[ParsedItem, ...]:

@@ -68,6 +68,8 @@ _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 
 # A last label that is a number (decimal, octal or 0x-hex) makes the resolver read the host as IPv4.
 _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
+# The longest URL newsbot fetches or stores (the feed URL column and its index).
+MAX_URL_LENGTH = 2048
 _HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?")
 
 
@@ -104,6 +106,11 @@ def safe_url(url: str) -> str:
     except (TypeError, ValueError):
         return "<invalid URL>"
     return str(parsed.with_user(None).with_query(None).with_fragment(None))
+
+
+def is_ip_literal(host: str) -> bool:
+    """True for an IP address written as the host (aiohttp connects to it without DNS)."""
+    return _parse_ip(host) is not None
 
 
 def _parse_ip(host: str) -> IPAddress | None:
@@ -147,41 +154,101 @@ def _refusal(ip: IPAddress) -> str | None:
     return None
 
 
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """Split ``host:port`` or ``[v6]:port`` (a bare IPv6 address keeps its colons)."""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if not rest:
+            return host, None
+        port_text = rest.removeprefix(":")
+        if rest[:1] != ":" or not port_text:
+            raise ValueError("expected [address]:port")
+    elif entry.count(":") == 1:
+        host, port_text = entry.split(":")
+    else:
+        return entry, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError("the port must be a number from 1 to 65535")
+    return host, int(port_text)
+
+
 class AddressPolicy:
-    """Which hosts newsbot may connect to: public addresses plus an explicit operator allow-list."""
+    """Which hosts newsbot may connect to: public addresses plus an explicit operator allow-list.
+
+    An entry is a host name, an IP, a CIDR, ``host:port`` or ``[v6]:port``; one without a port
+    allows every port. A redirect that changes host or port must land on a public address or
+    on a ``host:port`` the operator named exactly: a bare entry, a CIDR or a name that merely
+    resolves into one allows the URL a user gave, never a hop a server chose.
+    """
 
     def __init__(self, allow: Sequence[str] = ()) -> None:
-        """Build from host names, IPs or CIDRs (e.g. NEWSBOT_ALLOW_HOSTS split on commas)."""
-        networks: list[IPNetwork] = []
-        names: set[str] = set()
+        """Build from the entries (e.g. NEWSBOT_ALLOW_HOSTS split on commas)."""
+        networks: list[tuple[IPNetwork, int | None]] = []
+        names: set[tuple[str, int | None]] = set()
         for raw in allow:
             entry = raw.strip().lower()
             if not entry:
                 continue
             try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-                continue
+                host, port = _split_port(entry)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"allowed host {raw!r} is neither a host name, an IP, a CIDR nor host:port "
+                    f"({exc})"
+                ) from None
+            try:
+                network = ipaddress.ip_network(host.strip("[]"), strict=False)
             except ValueError:
                 pass
-            if not _HOST_NAME.fullmatch(entry) or _NUMERIC_LABEL.fullmatch(entry.split(".")[-1]):
-                raise ConfigError(f"allowed host {raw!r} is neither a host name, an IP nor a CIDR")
-            names.add(entry.rstrip("."))
+            else:
+                if port is not None and network.num_addresses != 1:
+                    raise ConfigError(f"allowed host {raw!r}: a port needs one address, not a CIDR")
+                networks.append((network, port))
+                continue
+            if not _HOST_NAME.fullmatch(host) or _NUMERIC_LABEL.fullmatch(host.split(".")[-1]):
+                raise ConfigError(
+                    f"allowed host {raw!r} is neither a host name, an IP, a CIDR nor host:port"
+                )
+            names.add((host.rstrip("."), port))
         self._networks = tuple(networks)
         self._names = frozenset(names)
 
-    def host_allowed(self, host: str) -> bool:
+    def host_allowed(self, host: str, port: int | None = None) -> bool:
         """Hosts the operator named explicitly skip the address check (e.g. an internal server)."""
-        return host.lower().rstrip(".") in self._names
+        name = host.lower().rstrip(".")
+        return (name, None) in self._names or (port is not None and (name, port) in self._names)
 
-    def ip_allowed(self, ip: IPAddress | str) -> bool:
+    def named_exactly(self, host: str, port: int) -> bool:
+        """True when an entry names this very host and port (what a redirect may move to)."""
+        name = host.lower().rstrip(".")
+        if (name, port) in self._names:
+            return True
+        ip = _parse_ip(name)
+        return ip is not None and any(
+            allowed == port and ip in network for network, allowed in self._networks
+        )
+
+    def ip_allowed(self, ip: IPAddress | str, port: int | None = None) -> bool:
         """True for public unicast addresses and for addresses inside an allowed IP or CIDR."""
-        return self._ip_refusal(ip) is None
+        return self._ip_refusal(ip, port) is None
 
-    def check_url(self, url: str) -> str:
-        """Normalise ``url`` and refuse a literal-IP host now: aiohttp never resolves those."""
+    def check_url(self, url: str, *, redirected_from: str | None = None) -> str:
+        """Normalise ``url`` and refuse a literal-IP host now: aiohttp never resolves those.
+
+        ``redirected_from`` is the hop that sent us here; see the class docstring.
+        """
         normal = normalise_url(url)
-        host = URL(normal).raw_host or ""
-        if self.host_allowed(host):
+        if len(normal) > MAX_URL_LENGTH:
+            raise AddressNotAllowed(
+                f"address not allowed: the URL is {len(normal):,} characters long; newsbot "
+                f"fetches URLs of at most {MAX_URL_LENGTH:,}",
+                url=safe_url(normal)[:200],
+            )
+        parsed = URL(normal)
+        host, port = parsed.raw_host or "", parsed.port or 0
+        if self.moves(redirected_from, normal):
+            return self._check_moved(normal, host, port)
+        if self.host_allowed(host, port):
             return normal
         ip = _parse_ip(host)
         if ip is None:
@@ -192,37 +259,93 @@ class AddressPolicy:
                     url=safe_url(normal),
                 )
             return normal
-        why = self._ip_refusal(ip)
+        why = self._ip_refusal(ip, port)
         if why is not None:
             raise AddressNotAllowed(
                 f"address not allowed: {ip} ({why}) is not a public address", url=safe_url(normal)
             )
         return normal
 
-    def check_resolved(self, host: str, ips: Iterable[str]) -> None:
-        """Refuse ``host`` if any address DNS returned for it is not allowed (run on connect)."""
-        if self.host_allowed(host):
+    @staticmethod
+    def moves(previous: str | None, url: str) -> bool:
+        """True when ``url`` is a redirect target on another host or port than ``previous``."""
+        if previous is None:
+            return False
+        before, after = URL(previous), URL(url)
+        return (before.raw_host, before.port) != (after.raw_host, after.port)
+
+    def _check_moved(self, normal: str, host: str, port: int) -> str:
+        """A redirect to another host or port: public, or a host:port named exactly."""
+        if self.named_exactly(host, port):
+            return normal
+        ip = _parse_ip(host)
+        if ip is None:
+            if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
+                raise AddressNotAllowed(
+                    f"address not allowed: {host} is a non-canonical numeric IP address",
+                    url=safe_url(normal),
+                )
+            return normal  # its addresses are checked at connect time, as a moved hop
+        why = _refusal(ip)
+        if why is not None:
+            raise AddressNotAllowed(
+                _moved_refusal(host, port, f"{ip} ({why})"), url=safe_url(normal)
+            )
+        return normal
+
+    def check_resolved(
+        self, host: str, ips: Iterable[str], port: int = 0, *, moved: bool = False
+    ) -> None:
+        """Refuse ``host`` if any address DNS returned for it is not allowed (run on connect).
+
+        ``moved`` marks a redirect hop to another host or port (see the class docstring).
+        """
+        if moved:
+            if self.named_exactly(host, port):
+                return
+            for text in ips:
+                address = _parse_ip(text)
+                why = "unparseable" if address is None else _refusal(_without_zone(address))
+                if why is not None:
+                    raise AddressNotAllowed(
+                        _moved_refusal(host, port, f"it resolves to {text} ({why})")
+                    )
+            return
+        if self.host_allowed(host, port):
             return
         for text in ips:
-            why = self._ip_refusal(text)
+            why = self._ip_refusal(text, port)
             if why is not None:
                 raise AddressNotAllowed(
                     f"address not allowed: {host} resolves to {text} ({why}), not a public address"
                 )
 
-    def _ip_refusal(self, ip: IPAddress | str) -> str | None:
+    def _ip_refusal(self, ip: IPAddress | str, port: int | None = None) -> str | None:
         """Say why ``ip`` is refused under this policy, or None when it may be connected to."""
         address = _parse_ip(ip) if isinstance(ip, str) else ip
         if address is None:
             return "unparseable"
-        if isinstance(address, ipaddress.IPv6Address):
-            # A zone id ("fe80::1%eth0") changes nothing about where the address points.
-            address = ipaddress.IPv6Address(int(address))
+        address = _without_zone(address)
         targets: list[IPAddress] = [address]
         if isinstance(address, ipaddress.IPv6Address):
             inner = _embedded_v4(address)
             if inner is not None:
                 targets.append(inner)
-        if any(target in net for target in targets for net in self._networks):
-            return None
+        for network, allowed in self._networks:
+            if (allowed is None or allowed == port) and any(t in network for t in targets):
+                return None
         return _refusal(address)
+
+
+def _without_zone(address: IPAddress) -> IPAddress:
+    """A zone id ("fe80::1%eth0") changes nothing about where the address points."""
+    if isinstance(address, ipaddress.IPv6Address):
+        return ipaddress.IPv6Address(int(address))
+    return address
+
+
+def _moved_refusal(host: str, port: int, why: str) -> str:
+    return (
+        f"address not allowed: a redirect may not move to {host}:{port}, {why} is not public; "
+        f"allow it by naming {host}:{port} in NEWSBOT_ALLOW_HOSTS"
+    )

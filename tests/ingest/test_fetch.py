@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import re
 import socket
 import time
 import zlib
@@ -589,3 +590,73 @@ async def test_an_unknown_host_is_a_connection_failure() -> None:
 async def test_fetching_before_opening_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError, match="not open"):
         await Fetcher(AddressPolicy()).fetch("http://example.com/")
+
+
+# --- 14.5: allow-list entries with ports ------------------------------------------------------
+
+
+async def test_a_host_port_entry_allows_that_port_only(
+    serve: Serve, connect_log: list[object]
+) -> None:
+    allowed, other = await serve(), await serve()
+    async with Fetcher(AddressPolicy([f"127.0.0.1:{allowed.port}"])) as fetcher:
+        assert (await fetcher.fetch(allowed.url("/feed"))).body == RSS
+        with pytest.raises(AddressNotAllowed, match="loopback"):
+            await fetcher.fetch(other.url("/feed"))
+    assert other.connections == 0
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.1:{port}"])
+async def test_a_redirect_may_not_change_the_port(serve: Serve, entry: str) -> None:
+    other = await serve()
+    start = await serve(redirect(f"http://127.0.0.1:{other.port}/feed"))
+    async with Fetcher(AddressPolicy([entry.format(port=start.port)])) as fetcher:
+        with pytest.raises(
+            AddressNotAllowed, match=re.escape(f"may not move to 127.0.0.1:{other.port}")
+        ):
+            await fetcher.fetch(start.url("/feed"))
+    assert other.connections == 0
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.1:{port}"])
+async def test_a_redirect_may_not_change_the_host_to_one_resolving_to_an_allowed_address(
+    serve: Serve, entry: str
+) -> None:
+    target = await serve()
+    start = await serve(redirect(f"http://localhost:{target.port}/feed"))
+    resolver = FakeResolver({"localhost": ["127.0.0.1"]})
+    policy = AddressPolicy([entry.format(port=start.port), f"127.0.0.1:{target.port}"])
+    async with Fetcher(policy, resolver=resolver) as fetcher:
+        with pytest.raises(
+            AddressNotAllowed, match=re.escape(f"may not move to localhost:{target.port}")
+        ):
+            await fetcher.fetch(start.url("/feed"))
+    assert target.connections == 0
+
+
+async def test_a_redirect_within_one_host_and_port_is_followed(serve: Serve) -> None:
+    server = await serve(routes({"/old": redirect("/feed", 301), "/feed": feed()}))
+    async with Fetcher(AddressPolicy(["127.0.0.1"])) as fetcher:
+        result = await fetcher.fetch(server.url("/old"))
+    assert result.body == RSS
+    assert result.permanent_url == server.url("/feed")
+
+
+async def test_a_redirect_to_a_host_port_named_exactly_is_followed(serve: Serve) -> None:
+    target = await serve()
+    start = await serve(redirect(f"http://localhost:{target.port}/feed"))
+    resolver = FakeResolver({"localhost": ["127.0.0.1"]})
+    policy = AddressPolicy([f"127.0.0.1:{start.port}", f"localhost:{target.port}"])
+    async with Fetcher(policy, resolver=resolver) as fetcher:
+        assert (await fetcher.fetch(start.url("/feed"))).body == RSS
+    assert target.connections == 1
+
+
+async def test_a_redirect_to_a_name_for_another_allowed_address_is_refused(serve: Serve) -> None:
+    other = await serve(host="127.0.0.2")
+    start = await serve(redirect(f"http://news.test:{other.port}/feed"))
+    resolver = FakeResolver({"news.test": ["127.0.0.2"]})
+    async with Fetcher(AddressPolicy(["127.0.0.1", "127.0.0.2"]), resolver=resolver) as fetcher:
+        with pytest.raises(AddressNotAllowed, match=re.escape("may not move to news.test")):
+            await fetcher.fetch(start.url("/feed"))
+    assert other.connections == 0

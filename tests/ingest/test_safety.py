@@ -174,3 +174,81 @@ def test_check_url_judges_literal_ips_now_and_leaves_names_to_connect_time() -> 
 
 def test_safe_url_drops_query_fragment_and_credentials() -> None:
     assert safe_url("https://u:p@example.com/rss?token=abc#top") == "https://example.com/rss"
+
+
+# --- 14.5: ports in the allow list ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "allowed", "refused"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000/f", "http://127.0.0.1:8001/f"),
+        ("[::1]:8080", "http://[::1]:8080/f", "http://[::1]:8081/f"),
+        ("localhost:8000", "http://localhost:8000/f", "http://localhost:9000/f"),
+    ],
+)
+def test_an_entry_with_a_port_allows_only_that_port(entry: str, allowed: str, refused: str) -> None:
+    policy = AddressPolicy([entry])
+    assert policy.check_url(allowed) == allowed
+    if "localhost" in entry:
+        assert policy.host_allowed("localhost", 8000)
+        assert not policy.host_allowed("localhost", 9000)
+    else:
+        with pytest.raises(AddressNotAllowed, match="loopback"):
+            policy.check_url(refused)
+
+
+def test_a_bare_entry_keeps_allowing_every_port() -> None:
+    policy = AddressPolicy(["127.0.0.1", "intranet.test"])
+    assert policy.check_url("http://127.0.0.1:1234/") == "http://127.0.0.1:1234/"
+    assert policy.host_allowed("intranet.test", 9999)
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("http://127.0.0.1:8000/f", "http://127.0.0.1:8001/f"),
+        ("http://127.0.0.1:8000/f", "http://127.0.0.2:8000/f"),
+        ("http://127.0.0.1:8000/f", "http://[::1]:8000/f"),
+        ("http://127.0.0.1:8000/f", "http://[::ffff:127.0.0.1]:8000/f"),
+    ],
+)
+@pytest.mark.parametrize("entries", [["127.0.0.1", "::1", "127.0.0.2"], ["127.0.0.0/8", "::1"]])
+def test_a_redirect_may_not_move_to_an_implicitly_allowed_address(
+    start: str, target: str, entries: list[str]
+) -> None:
+    policy = AddressPolicy(entries)
+    policy.check_url(start)
+    with pytest.raises(AddressNotAllowed, match="a redirect may not move to"):
+        policy.check_url(target, redirected_from=start)
+
+
+def test_a_redirect_keeping_host_and_port_is_allowed() -> None:
+    policy = AddressPolicy(["127.0.0.1"])
+    start, target = "http://127.0.0.1:8000/f", "http://127.0.0.1:8000/g"
+    assert policy.check_url(target, redirected_from=start) == target
+
+
+def test_a_moved_name_resolving_to_an_implicit_address_is_refused_at_connect() -> None:
+    policy = AddressPolicy(["127.0.0.1", "localhost"])
+    policy.check_resolved("localhost", ["127.0.0.1"], 8000)
+    with pytest.raises(AddressNotAllowed, match="a redirect may not move to localhost:8000"):
+        policy.check_resolved("localhost", ["127.0.0.1"], 8000, moved=True)
+    AddressPolicy(["localhost:8000"]).check_resolved("localhost", ["127.0.0.1"], 8000, moved=True)
+    policy.check_resolved("news.test", ["93.184.216.34"], 443, moved=True)
+
+
+@pytest.mark.parametrize(
+    "entry", ["127.0.0.1:0", "127.0.0.1:70000", "[::1]x", "10.0.0.0/8:80", "h:p"]
+)
+def test_malformed_port_entries_are_a_config_error(entry: str) -> None:
+    with pytest.raises(ConfigError, match="allowed host"):
+        AddressPolicy([entry])
+
+
+def test_an_over_long_url_is_refused_in_one_sentence() -> None:
+    url = "https://news.example/" + "a" * 2_100
+    with pytest.raises(
+        AddressNotAllowed, match=r"2,121 characters long; newsbot fetches URLs of at most 2,048"
+    ):
+        AddressPolicy().check_url(url)
