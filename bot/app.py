@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, TextIO
 
-from bot.core.errors import ConfigError, InvalidInput, NewsbotError
+from bot.core.errors import ConfigError, InvalidInput, NewsbotError, StorageUnavailable
 from bot.core.models import FeedInfo, NewItem
 from bot.core.ports import Notifier, Sink
 from bot.core.stories import Destination
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFAULTS_LOADED = "default_feeds_loaded"
 TERMINAL = Destination("console", "terminal")
 TERMINAL_DIGEST = "0 8 * * *"
+CHAT_LEASE = "chat"
+CHAT_LEASE_TTL = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +202,7 @@ class App:
         A SIGTERM (``stop``) during the start-up cycle cancels it: items stored so far are
         announced after the next start, and outbox rows in flight are re-sent with their keys.
         """
-        await self.delivery.start()
-        tasks = [asyncio.create_task(self.delivery.run(stop), name="newsbot:delivery")]
-        if self.discord_bot is not None:
-            tasks.append(asyncio.create_task(self.discord_bot.serve(stop), name="newsbot:discord"))
-        if self.slack_bot is not None:
-            tasks.append(asyncio.create_task(self.slack_bot.serve(stop), name="newsbot:slack"))
+        tasks = [asyncio.create_task(self._lead(stop), name="newsbot:lead")]
         scheduler = PollScheduler(self.poller.poll_feed_id, self._enabled_feeds, clock=self.clock)
         self._scheduler = scheduler
         stopped = asyncio.create_task(stop.wait(), name="newsbot:stop")
@@ -231,6 +228,81 @@ class App:
             await asyncio.gather(stopped, *tasks, return_exceptions=True)
             if self.health is not None:
                 await self.health.close()
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        """Deliver and hold the chat connections; with replicas, only while leading.
+
+        Replicas on one PostgreSQL database all poll (each feed is leased per poll), but one
+        chat connection per platform and one sender per outbox are what keeps every message
+        single: the replica holding the ``chat`` lease does both. A leader that cannot renew
+        its lease in time stops, so two leaders never overlap; a standby takes over within
+        ``CHAT_LEASE_TTL`` of a leader's death.
+        """
+        if self.store.shared:
+            if not await self._wait_for_chat_lease(stop):
+                return
+            log.info("this replica (%s) now holds the chat connections", self.store.replica)
+        tasks = [asyncio.create_task(self.delivery.run(stop), name="newsbot:delivery")]
+        if self.store.shared:
+            tasks.append(asyncio.create_task(self._keep_chat_lease(stop), name="newsbot:lease"))
+        try:
+            await self.delivery.start()
+            if self.discord_bot is not None:
+                tasks.append(
+                    asyncio.create_task(self.discord_bot.serve(stop), name="newsbot:discord")
+                )
+            if self.slack_bot is not None:
+                tasks.append(asyncio.create_task(self.slack_bot.serve(stop), name="newsbot:slack"))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.store.shared:
+                with contextlib.suppress(NewsbotError):
+                    await self.store.release_lease(CHAT_LEASE)
+
+    async def _wait_for_chat_lease(self, stop: asyncio.Event) -> bool:
+        """Stand by until this replica holds the chat lease; False if stopped first."""
+        announced = False
+        while not stop.is_set():
+            try:
+                if await self.store.hold_lease(CHAT_LEASE, self.clock(), CHAT_LEASE_TTL):
+                    return True
+            except NewsbotError as exc:
+                log.warning("cannot take the chat lease yet: %s", exc)
+            if not announced:
+                log.info("another replica holds the chat connections; polling only")
+                announced = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CHAT_LEASE_TTL.total_seconds() / 3)
+        return False
+
+    async def _keep_chat_lease(self, stop: asyncio.Event) -> None:
+        """Renew the chat lease; give up (and stop) before it could lapse under us."""
+        held_until = self.clock() + CHAT_LEASE_TTL
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CHAT_LEASE_TTL.total_seconds() / 3)
+            if stop.is_set():
+                return
+            now = self.clock()
+            try:
+                held = await self.store.hold_lease(CHAT_LEASE, now, CHAT_LEASE_TTL)
+            except NewsbotError as exc:
+                if self.clock() + CHAT_LEASE_TTL / 3 >= held_until:
+                    raise StorageUnavailable(
+                        f"cannot renew the chat lease ({exc}); stopping so that another "
+                        "replica takes over"
+                    ) from exc
+                log.warning("chat lease renewal failed, retrying: %s", exc)
+                continue
+            if not held:
+                raise StorageUnavailable(
+                    "another replica took over the chat connections; restart this one"
+                )
+            held_until = now + CHAT_LEASE_TTL
 
     async def _start_up_cycle(self) -> None:
         report = await self.poller.run_cycle(due_only=True)

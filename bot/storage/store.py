@@ -363,6 +363,31 @@ class Store:
             row.next_poll_at = now
             return _feed_info(row)
 
+    @property
+    def shared(self) -> bool:
+        """True when other replicas may use this database (PostgreSQL; SQLite has one writer)."""
+        return self.engine.dialect.name == "postgresql"
+
+    async def hold_lease(self, name: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the named lease for this replica; False while another replica holds it."""
+        insert = pg_insert if self.shared else sqlite_insert
+        offer = insert(LEASES).values(name=name, owner=self.replica, until=now + ttl)
+        statement = offer.on_conflict_do_update(
+            index_elements=[LEASES.c.name],
+            set_={"owner": offer.excluded.owner, "until": offer.excluded.until},
+            where=or_(LEASES.c.owner == self.replica, LEASES.c.until < now),
+        ).returning(LEASES.c.owner)
+        async with self._writing() as conn:
+            holder: str | None = await conn.scalar(statement)
+            return holder == self.replica
+
+    async def release_lease(self, name: str) -> None:
+        """Give the named lease up so another replica takes it at once (a clean stop)."""
+        async with self._writing() as conn:
+            await conn.execute(
+                delete(LEASES).where(LEASES.c.name == name, LEASES.c.owner == self.replica)
+            )
+
     async def get_meta(self, key: str) -> str | None:
         """A fact about this installation, or None."""
         async with self._sessions() as session:
