@@ -342,20 +342,28 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
 
 @contextlib.contextmanager
 def writer_lock(settings: Settings) -> Iterator[None]:
-    """Hold an exclusive lock beside a SQLite file so two bots never share one database."""
+    """Hold an exclusive lock on the SQLite file itself so two bots never share one database.
+
+    The lock belongs to the file (its inode), not to a path: a hard link or a second mount of
+    the same file meets the same lock. ``flock`` never touches SQLite's own POSIX locks.
+    """
     path = sqlite_path(settings.database_url)
     if path is None:
         yield None
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = (path.parent / (path.name + ".lock")).open("w")
+    try:
+        handle: IO[bytes] = path.open("ab")
+    except OSError as exc:
+        raise ConfigError(f"cannot open the SQLite database {path}: {exc.strerror}") from exc
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise ConfigError(
-                f"another newsbot is already running on {path}; stop it first "
-                "(SQLite must have one writer: share data through PostgreSQL instead)"
+                f"another newsbot is already running on {path} (or on a link to the same "
+                "file); stop it first (SQLite must have one writer: share data through "
+                "PostgreSQL instead)"
             ) from exc
         yield None
     finally:
@@ -449,6 +457,7 @@ async def build_app(
                     scheduler_running=lambda: app.scheduling,
                     platforms=lambda: app.platforms(),  # noqa: PLW0108 - app is bound below
                     outbox_depth=outbox_depth,
+                    storage_problem=lambda: store.storage_problem,
                 )
             app = App(
                 settings,

@@ -26,6 +26,7 @@ DatabaseCheck = Callable[[], Awaitable[object]]
 Running = Callable[[], bool]
 Platforms = Callable[[], Mapping[str, bool]]
 OutboxDepth = Callable[[], Awaitable[int]]
+StorageProblem = Callable[[], str | None]
 
 
 class LoopMonitor:
@@ -76,6 +77,7 @@ class HealthServer:
         scheduler_running: Running,
         platforms: Platforms = dict,
         outbox_depth: OutboxDepth | None = None,
+        storage_problem: StorageProblem | None = None,
         host: str = "0.0.0.0",  # noqa: S104 - the container's port must be reachable
         max_lag: float = 5.0,
         check_timeout: float = 3.0,
@@ -87,6 +89,7 @@ class HealthServer:
         self._scheduler_running = scheduler_running
         self._platforms = platforms
         self._outbox_depth = outbox_depth
+        self._storage_problem = storage_problem
         self._max_lag = max_lag
         self._timeout = check_timeout
         self.monitor = monitor or LoopMonitor()
@@ -146,15 +149,18 @@ class HealthServer:
         database: dict[str, object] = {"ok": database_ok}
         if database_error:
             database["error"] = database_error
-        body: dict[str, object] = {
-            "status": "ok" if healthy else "unhealthy",
-            "checks": {
-                "event_loop": {"ok": loop_ok, "lag_seconds": round(lag, 3)},
-                "database": database,
-                "scheduler": {"ok": scheduler_ok},
-            },
-            "platforms": platforms,
+        checks: dict[str, object] = {
+            "event_loop": {"ok": loop_ok, "lag_seconds": round(lag, 3)},
+            "database": database,
+            "scheduler": {"ok": scheduler_ok},
         }
+        # Writes failing (e.g. a full disk) while reads work: degraded, still 200, since a
+        # restart would not free the disk.
+        problem = self._storage_problem() if self._storage_problem is not None else None
+        if problem is not None:
+            checks["storage"] = {"ok": False, "error": problem}
+        status = "unhealthy" if not healthy else "degraded" if problem else "ok"
+        body: dict[str, object] = {"status": status, "checks": checks, "platforms": platforms}
         return healthy, body
 
     async def _healthz(self, request: web.Request) -> web.Response:

@@ -129,3 +129,28 @@ def test_a_second_bot_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None
         pass
     with writer_lock(settings):
         pass
+
+
+def test_a_hard_link_to_the_database_meets_the_same_lock(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = tmp_path / "a" / "newsbot.db"
+    sqlite3.connect(first).close()
+    os.link(first, tmp_path / "b" / "linked.db")
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{first}")
+    linked = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'b' / 'linked.db'}")
+    with (
+        writer_lock(settings),
+        pytest.raises(ConfigError, match="link to the same file"),
+        writer_lock(linked),
+    ):
+        pass
+
+
+async def test_the_lock_does_not_disturb_sqlite_in_the_same_process(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
+    with writer_lock(Settings(database_url=url)):
+        store = await Store.open(url)
+        await store.set_meta("k", "v")
+        assert await store.get_meta("k") == "v"
+        await store.close()
