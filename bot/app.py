@@ -223,7 +223,7 @@ class App:
                 if task is not stopped:
                     task.result()
         finally:
-            scheduler.stop()
+            await scheduler.stop()
             stop.set()
             await asyncio.gather(stopped, *tasks, return_exceptions=True)
             if self.health is not None:

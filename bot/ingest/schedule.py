@@ -9,6 +9,7 @@ coalescing, "however late" still means once). Skipped runs are logged and counte
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import Counter
@@ -67,6 +68,8 @@ class PollScheduler:
         self._list_feeds = list_feeds
         self._sync_every = sync_every
         self._clock = clock
+        self._running: set[asyncio.Task[object]] = set()
+        self._stopping = False
         self.skipped: Counter[str] = Counter()
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
@@ -84,17 +87,40 @@ class PollScheduler:
         """Create the jobs for the current feeds and start firing them."""
         await self.sync()
         self.scheduler.add_job(
-            self.sync,
+            self._guarded,
             IntervalTrigger(seconds=self._sync_every.total_seconds(), timezone="UTC"),
+            args=[self.sync],
             id=SYNC_JOB_ID,
             replace_existing=True,
         )
         self.scheduler.start()
 
-    def stop(self) -> None:
-        """Stop firing new runs; running polls finish on their own deadline."""
+    async def stop(self) -> None:
+        """Stop firing new runs and cancel the running ones (a SIGTERM mid-poll is quiet).
+
+        A cancelled poll rolls its transaction back; items already committed but not yet
+        announced are announced after the next start.
+        """
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _guarded(self, run: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run one job; a cancellation caused by ``stop`` ends it quietly, not as an error."""
+        task = asyncio.current_task()
+        if task is None or self._stopping:
+            return
+        self._running.add(task)
+        try:
+            await run(*args)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            self._running.discard(task)
 
     @property
     def running(self) -> bool:
@@ -115,13 +141,13 @@ class PollScheduler:
         for feed_id in feeds.keys() - existing:
             url, every = feeds[feed_id]
             self.scheduler.add_job(
-                self._poll_feed,
+                self._guarded,
                 IntervalTrigger(
                     seconds=every.total_seconds(),
                     start_date=now + phase(url, every),
                     timezone="UTC",
                 ),
-                args=[feed_id],
+                args=[self._poll_feed, feed_id],
                 id=f"{FEED_JOB_PREFIX}{feed_id}",
                 name=url,
                 replace_existing=True,

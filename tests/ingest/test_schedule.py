@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.ingest.poll import utcnow
 from bot.ingest.schedule import FEED_JOB_PREFIX, PollScheduler, phase
@@ -53,7 +56,7 @@ async def test_jobs_follow_the_feed_list() -> None:
         assert job.max_instances == 1
         assert job.misfire_grace_time is None
     finally:
-        scheduler.stop()
+        await scheduler.stop()
 
 
 async def _due_now(scheduler: PollScheduler, feed_id: int, when: datetime) -> None:
@@ -75,7 +78,7 @@ async def test_a_blocked_event_loop_delays_the_poll_but_does_not_skip_it() -> No
         assert feeds.polls[1] == 1
         assert scheduler.skipped["missed"] == 0
     finally:
-        scheduler.stop()
+        await scheduler.stop()
 
 
 async def test_an_hour_asleep_gives_one_coalesced_poll_not_sixty() -> None:
@@ -89,7 +92,7 @@ async def test_an_hour_asleep_gives_one_coalesced_poll_not_sixty() -> None:
         job = scheduler.scheduler.get_job(f"{FEED_JOB_PREFIX}1")
         assert job.next_run_time > datetime.now(UTC)
     finally:
-        scheduler.stop()
+        await scheduler.stop()
 
 
 async def test_an_overrunning_poll_skips_the_next_run_and_counts_it() -> None:
@@ -103,4 +106,25 @@ async def test_an_overrunning_poll_skips_the_next_run_and_counts_it() -> None:
         assert feeds.polls[1] == 1
         assert scheduler.skipped["still_running"] >= 1
     finally:
-        scheduler.stop()
+        await scheduler.stop()
+
+
+async def test_stopping_during_a_poll_cancels_it_without_an_error_or_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feeds = Feeds((1, "https://a/", timedelta(minutes=5)))
+    feeds.poll_seconds = 30
+    scheduler = PollScheduler(feeds.poll, feeds.list, clock=utcnow)
+    await scheduler.start()
+    await _due_now(scheduler, 1, datetime.now(UTC))
+    for _ in range(200):
+        if feeds.polls[1]:
+            break
+        await asyncio.sleep(0.01)
+    assert feeds.polls[1] == 1
+    caplog.set_level(logging.DEBUG)
+    started = time.monotonic()
+    await scheduler.stop()
+    await asyncio.sleep(0.05)  # apscheduler's done-callbacks run on the next loop turns
+    assert time.monotonic() - started < 5
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
