@@ -554,12 +554,11 @@ def test_feed_parse_error_pickles() -> None:
 
 
 def worker_processes(known: set[int] | frozenset[int] = frozenset()) -> list[psutil.Process]:
-    """Pool workers not in ``known``: forked by the forkserver, so grandchildren of this process."""
-    me = os.getpid()
+    """Pool workers not in ``known``: ``python -m bot.ingest.parse_worker`` children of this process."""
     return [
         proc
-        for proc in psutil.Process().children(recursive=True)
-        if proc.ppid() != me and proc.pid not in known
+        for proc in psutil.Process().children()
+        if "bot.ingest.parse_worker" in proc.cmdline() and proc.pid not in known
     ]
 
 
