@@ -537,6 +537,8 @@ def _describe(exc: object) -> str:
 # --- worker processes -----------------------------------------------------------------------
 
 _FRAME = struct.Struct("!Q")
+# A fresh interpreter importing the parser takes ~0.3 s; a loaded 2-core host, far more.
+_START_TIMEOUT_S = 60.0
 
 
 class _Worker:
@@ -557,14 +559,31 @@ class _Worker:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        return cls(process)
+        worker = cls(process)
+        try:
+            async with asyncio.timeout(_START_TIMEOUT_S):
+                ready, _ = await worker.answer()
+        except (TimeoutError, asyncio.IncompleteReadError) as exc:
+            worker.kill()
+            raise FeedParseError("the parser process did not start") from exc
+        except BaseException:
+            worker.kill()
+            raise
+        if ready != "ready":
+            worker.kill()
+            raise FeedParseError("the parser process did not start")
+        return worker
 
     async def call(self, request: bytes) -> tuple[str, Any]:
         """Send one request and wait for its answer."""
         assert self.process.stdin is not None
-        assert self.process.stdout is not None
         self.process.stdin.write(_FRAME.pack(len(request)) + request)
         await self.process.stdin.drain()
+        return await self.answer()
+
+    async def answer(self) -> tuple[str, Any]:
+        """Read one framed answer."""
+        assert self.process.stdout is not None
         (size,) = _FRAME.unpack(await self.process.stdout.readexactly(_FRAME.size))
         answer: tuple[str, Any] = pickle.loads(await self.process.stdout.readexactly(size))  # noqa: S301 - our own worker wrote it
         return answer

@@ -35,6 +35,8 @@ def main(argv: list[str]) -> None:
     # Anything a library prints goes to stderr and cannot corrupt the answer stream.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     _limit_memory(limit_bytes)
+    # Start-up (imports) is not parse time: the pool's clock starts after this.
+    _write_frame(answers, ("ready", None))
     requests = sys.stdin.buffer
     while (request := _read_frame(requests)) is not None:
         body, headers, url = pickle.loads(request)  # noqa: S301 - our own parent wrote it
