@@ -1,9 +1,10 @@
-"""Polling benchmark: our production poller vs. a sequential ``feedparser.parse(url)`` loop.
+"""Polling benchmark: our production poller vs. ``reader`` and a sequential feedparser loop.
 
-Run by hand (not a test); it prints a table and two ratios with their goals:
+Run by hand (not a test; ``pip install -e .[dev,bench]`` for ``reader``); it prints a table and
+the ratios of issue 13 with their goals:
 
     .venv/bin/python benchmarks/poll.py [--feeds 1000] [--latency-ms 100] [--concurrency 50]
-                                        [--baseline-feeds N] [--profile]
+                                        [--baseline-feeds N] [--reader-workers N] [--profile]
 
 A separate process serves N generated RSS 2.0 feeds (20 items each) on 127.0.0.1 with an
 artificial per-request latency, ETag + Last-Modified and 304 answers to conditional requests.
@@ -14,7 +15,9 @@ Measured, in this order, in one run:
 
 1. our poller, wired like ``bot.app.build_app`` (Store on SQLite, Fetcher, ParserPool, Poller),
    cycle 1 (every feed 200, parsed, 20 items stored per feed) and cycle 2 (every feed 304);
-2. the baseline: ``for url: feedparser.parse(url)`` over the first ``--baseline-feeds`` feeds.
+2. the peer: ``reader`` (the library behind discord-rss-bot, SQLite storage, feedparser,
+   requests in ``--reader-workers`` threads) updating the same feeds, cycle 1 and cycle 2;
+3. the baseline: ``for url: feedparser.parse(url)`` over the first ``--baseline-feeds`` feeds.
 
 No traffic leaves 127.0.0.1.
 """
@@ -59,8 +62,10 @@ from bot.storage.db import filesystem_type
 from bot.storage.store import Store
 
 ITEMS_PER_FEED = 20
-GOAL_SPEEDUP = 15.0
+GOAL_SPEEDUP = 30.0
+GOAL_READER = 3.0
 GOAL_CPU_RATIO = 5.0
+GOAL_CPU_MS = 4.0
 LAST_MODIFIED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 BASELINE_DEADLINE_S = 600.0
 
@@ -544,8 +549,8 @@ def _area(filename: str) -> str:
         ("/aiohttp/", "aiohttp client"),
         ("/yarl/", "yarl/multidict"),
         ("/multidict/", "yarl/multidict"),
-        ("/concurrent/futures/", "ProcessPoolExecutor (submit/results)"),
-        ("/multiprocessing/", "multiprocessing (pipes, pickling)"),
+        ("/asyncio/subprocess", "parser worker pipes"),
+        ("/asyncio/unix_events", "parser worker pipes"),
         ("/asyncio/", "asyncio event loop"),
         ("/bot/storage/", "bot.storage"),
         ("/bot/ingest/fetch", "bot.ingest.fetch"),
@@ -676,6 +681,41 @@ async def fetch_only(server: FeedServer, args: argparse.Namespace) -> PhaseResul
     )
 
 
+# --- the peer: reader -----------------------------------------------------------------------
+
+
+def run_reader(server: FeedServer, args: argparse.Namespace, db_dir: Path) -> list[PhaseResult]:
+    """``reader`` updating the same feeds twice (it stores validators, so cycle 2 is all 304)."""
+    from reader import make_reader
+
+    library = make_reader(str(db_dir / "reader.sqlite"))
+    try:
+        for index in range(args.feeds):
+            library.add_feed(server.url(index))
+        phases = []
+        for label in ("reader: cycle 1 (full: all 200)", "reader: cycle 2 (all 304)"):
+            progress(f"reader: {label.removeprefix('reader: ')} ...")
+            served_before = server.stats()
+            before = sample_cpu(server.process.pid or 0)
+            library.update_feeds(scheduled=False, workers=args.reader_workers)
+            after = sample_cpu(server.process.pid or 0)
+            counts = library.get_entry_counts()
+            broken = sum(1 for feed in library.get_feeds() if feed.last_exception is not None)
+            phases.append(
+                PhaseResult(
+                    label,
+                    args.feeds,
+                    cpu_delta(before, after),
+                    server.stats() - served_before,
+                    note=f"{counts.total} entries stored, {broken} feed(s) with an error",
+                )
+            )
+            progress(f"  {args.feeds} feeds in {phases[-1].cpu.wall:.2f} s")
+        return phases
+    finally:
+        library.close()
+
+
 # --- the baseline -----------------------------------------------------------------------------
 
 
@@ -710,15 +750,23 @@ def run_baseline(server: FeedServer, count: int) -> PhaseResult:
 # --- output -----------------------------------------------------------------------------------
 
 
+def _reader_version() -> str:
+    import reader
+
+    return str(reader.__version__)
+
+
 def print_results(
     args: argparse.Namespace,
     server: FeedServer,
     run: PollerRun,
     baseline: PhaseResult,
+    peer: list[PhaseResult],
     extra: list[PhaseResult],
     micro: dict[str, Any],
 ) -> None:
     full, cond = run.cycles
+    peer_full, peer_cond = peer
     body_kb = len(feed_body(0)) / 1024
     print()
     print(
@@ -744,7 +792,7 @@ def print_results(
     )
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
-    for phase in [baseline, full, cond, *extra]:
+    for phase in [baseline, peer_full, peer_cond, full, cond, *extra]:
         served = f"{phase.served['200']}/{phase.served['304']}"
         if phase.served["other"] or phase.served["refused"]:
             served += f" (+{phase.served['other'] + phase.served['refused']} other)"
@@ -758,20 +806,19 @@ def print_results(
     print()
     print(
         "CPU s = user+sys of this process (all threads, psutil) + its descendant processes except "
-        "the server (the forkserver and its parse workers, psutil on live processes); "
+        "the server (the parse worker processes, psutil on live processes); "
         "ms/feed = CPU s per feed; main = this process; workers = the parse processes."
     )
     print(
         "  RUSAGE_CHILDREN cannot count the workers: it only covers children that have exited and "
-        "been waited for, and the pool workers are alive during the cycles and are children of "
-        "the forkserver, not of us. "
+        "been waited for, and the pool workers are alive during the cycles. "
         f"Measured deltas in cycle 1: RUSAGE_SELF {full.cpu.ru_self:.2f} s "
         f"(psutil main {full.cpu.main:.2f} s), RUSAGE_CHILDREN {full.cpu.ru_children:.2f} s "
         f"(psutil workers {full.cpu.workers:.2f} s)."
     )
     print(
         f"Parser pool warm-up (one-off, not in any cycle): {run.warmup_s:.2f} s wall, "
-        f"{run.warmup_cpu.total:.2f} s CPU ({args.workers} worker processes via forkserver)."
+        f"{run.warmup_cpu.total:.2f} s CPU ({args.workers} parse_worker processes)."
     )
     if baseline.feeds < args.feeds:
         print(
@@ -780,6 +827,11 @@ def print_results(
         )
     if baseline.note:
         print(f"Baseline: {baseline.note}")
+    print(
+        f"reader {_reader_version()}: update_feeds(scheduled=False, workers="
+        f"{args.reader_workers}) in this process; {peer_full.note} after cycle 1, "
+        f"{peer_cond.note} after cycle 2."
+    )
     print(
         f"Items in the database after both cycles: {run.items_stored} "
         f"(expected {args.feeds * ITEMS_PER_FEED})."
@@ -796,6 +848,8 @@ def print_results(
     base_rate = baseline.feeds / baseline.cpu.wall
     full_rate = full.feeds / full.cpu.wall
     speedup = full_rate / base_rate
+    peer_rate = peer_full.feeds / peer_full.cpu.wall
+    cpu_ms = full.cpu.total / full.feeds * 1000
     cpu_ratio = full.cpu.total / cond.cpu.total if cond.cpu.total else float("inf")
     wall_ratio = full.cpu.wall / cond.cpu.wall
     checks = [
@@ -804,6 +858,12 @@ def print_results(
             f"{full_rate:.1f} / {base_rate:.1f} feeds/s",
             speedup,
             GOAL_SPEEDUP,
+        ),
+        (
+            "full cycle vs reader's full update (feeds/s)",
+            f"{full_rate:.1f} / {peer_rate:.1f} feeds/s",
+            full_rate / peer_rate,
+            GOAL_READER,
         ),
         (
             "first-cycle CPU / all-304-cycle CPU",
@@ -815,6 +875,19 @@ def print_results(
     for label, detail, ratio, goal in checks:
         verdict = "PASS" if ratio >= goal else "FAIL"
         print(f"{label:<58} {ratio:7.2f}x  ({detail})  goal >= {goal:g}x  {verdict}")
+    verdict = "PASS" if cpu_ms <= GOAL_CPU_MS else "FAIL"
+    print(
+        f"{'CPU per feed, full cycle (main + workers)':<58} {cpu_ms:7.2f} ms "
+        f"({full.cpu.total:.2f} s / {full.feeds})  goal <= {GOAL_CPU_MS:g} ms  {verdict}"
+    )
+    print(
+        f"{'(info) reader CPU per feed, full update':<58} "
+        f"{peer_full.cpu.total / peer_full.feeds * 1000:7.2f} ms; all-304 update "
+        f"{peer_full.cpu.wall / peer_cond.cpu.wall:.2f}x cheaper in wall time"
+    )
+    print(
+        f"load average (1, 5, 15 min) at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
     print(
         f"{'(info) first-cycle wall / all-304-cycle wall':<58} {wall_ratio:7.2f}x  "
         f"({full.cpu.wall:.2f} / {cond.cpu.wall:.2f} s; floor of one 304 cycle = "
@@ -871,6 +944,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="ParserPool workers (default 2)")
     parser.add_argument(
+        "--reader-workers",
+        type=int,
+        default=None,
+        help="threads reader.update_feeds may use (default: --concurrency, the same as ours)",
+    )
+    parser.add_argument(
         "--db-dir",
         type=Path,
         default=None,
@@ -889,6 +968,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.profile = args.profile or args.cprofile
+    if args.reader_workers is None:
+        args.reader_workers = args.concurrency
     if args.baseline_feeds is None:
         args.baseline_feeds = args.feeds
     args.baseline_feeds = max(1, min(args.baseline_feeds, args.feeds))
@@ -902,10 +983,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     latency = args.latency_ms / 1000
     # Bounded server: enough requests for every phase plus slack, and a lifetime covering the
     # sequential baseline (latency + ~60 ms per feed, with margin) plus the poller's cycles.
-    max_requests = args.baseline_feeds + args.feeds * (3 if args.profile else 2) + 100
+    max_requests = args.baseline_feeds + args.feeds * (5 if args.profile else 4) + 100
     lifetime = min(
         3600.0,
-        180.0 + args.baseline_feeds * (latency + 0.1) * 1.5 + args.feeds * 0.05 * 3,
+        180.0 + args.baseline_feeds * (latency + 0.1) * 1.5 + args.feeds * 0.05 * 6,
     )
     progress(f"starting the feed server ({args.feeds} feeds, lifetime {lifetime:.0f} s)")
     server = start_server(args.feeds, args.latency_ms, lifetime, max_requests)
@@ -920,9 +1001,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 extra.append(asyncio.run(fetch_only(server, args)))
                 micro = micro_costs(args.feeds)
                 micro.update(asyncio.run(sequential_store_cost(db_dir, args.feeds)))
+            peer = run_reader(server, args, db_dir)
             progress(f"baseline: sequential feedparser.parse(url) over {args.baseline_feeds} feeds")
             baseline = run_baseline(server, args.baseline_feeds)
-        print_results(args, server, run, baseline, extra, micro)
+        print_results(args, server, run, baseline, peer, extra, micro)
     finally:
         server.stop()
     return 0

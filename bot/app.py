@@ -392,7 +392,9 @@ async def build_app(
             read_article=reader.read if reader is not None else None,
         )
         parser = ParserPool(
-            max_workers=settings.parse.workers, memory_limit_mb=settings.parse.memory_limit_mb
+            max_workers=settings.parse.workers,
+            memory_limit_mb=settings.parse.memory_limit_mb,
+            time_limit=settings.parse.time_limit_seconds,
         )
         discord_bot: NewsBot | None = None
         try:

@@ -51,10 +51,11 @@ class FetchSettings(BaseModel):
 
 
 class ParseSettings(BaseModel):
-    """Feed parsing runs in worker processes with a memory cap (RELIABILITY B2)."""
+    """Feed parsing runs in worker processes with a memory cap and a time limit (B2, 14.1)."""
 
     workers: int = Field(2, ge=1, le=32)
     memory_limit_mb: int = Field(1024, ge=128)
+    time_limit_seconds: float = Field(10.0, gt=0, le=300, description="Longest parse of a feed.")
 
 
 class NlpSettings(BaseModel):

@@ -1,22 +1,24 @@
 """Feed bytes -> ParsedFeed: the only module that imports feedparser (RELIABILITY B1, B2, B4-B6).
 
 ``parse_feed`` is pure and synchronous so it can run in a worker process; ``ParserPool`` runs it
-there under an address-space limit, so a parser bomb costs one parse, never the bot.
+there under an address-space and a time limit, so a parser bomb costs one parse, never the bot.
+Well-formed documents take the fast path (``fastparse``), the rest feedparser.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
-import multiprocessing
+import os
+import pickle
 import re
-import resource
+import struct
+import sys
 import zlib
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
@@ -29,6 +31,7 @@ from feedparser.encodings import convert_to_utf8
 
 from bot.core.errors import FeedParseError
 from bot.core.models import ParsedFeed, ParsedItem
+from bot.ingest import fastparse
 
 TITLE_MAX = 500
 SUMMARY_MAX = 2_000
@@ -52,6 +55,10 @@ _MAX_HTML_CHARS = 50_000
 _MAX_WARNING = 200
 _MAX_INLINE_KEY = 200
 
+# No date is longer than this; past it a date is ignored, before any regex sees it (14.1).
+_MAX_DATE_CHARS = 100
+_MAX_DATE_BYTES = 4 * _MAX_DATE_CHARS
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -66,10 +73,16 @@ _ENTITY_DECL = re.compile(
 )
 # Only references long enough to name a surrogate or an out-of-range code point need a look.
 _SUSPECT_CHARREF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{4,})|0*([0-9]{5,}))")
+# Every element feedparser runs its date parsers on (RSS, Atom, Dublin Core, DC terms).
+_DATE_ELEMENT = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]{0,40}:)?(?i:pubDate|date|published|issued|updated|modified|created"
+    rb"|lastBuildDate|expirationDate|expired|valid)(?=[\s/>])[^<>]{0,2000}>"
+)
 _TRAILING_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})\s*(?:\([^)]*\))?\s*$")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_TAG = re.compile(r"<[^>]*>")
+# [^<>], not [^>]: a run of "<" with no ">" must not rescan to the end from each "<".
+_TAG = re.compile(r"<[^<>]*>")
 # fmt: off
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -131,18 +144,8 @@ def _parse_xml_feed(body: bytes, fields: Mapping[str, str], url: str) -> ParsedF
         data = convert_to_utf8({"content-type": content_type}, body, decoding)
         _refuse_large_entities(data)
         data = _SUSPECT_CHARREF.sub(_replace_impossible_charref, data)
-        response_headers = {"content-type": "application/xml", "content-location": url}
-        if "content-language" in fields:
-            response_headers["content-language"] = fields["content-language"]
-        # A bare bytes argument is opened as a local path if it names one; a stream never is.
-        # Item text leaves here as plain text (_text drops tags, script and style), so
-        # feedparser's HTML sanitiser and in-content URL rewriting are pure cost (~15 %).
-        result = feedparser.parse(
-            io.BytesIO(data),
-            response_headers=response_headers,
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
+        clean = repair_note is None and "bozo_exception" not in decoding
+        result = (fastparse.read(data) if clean else None) or _feedparser(data, fields, url)
     except FeedParseError:
         raise
     except MemoryError as exc:
@@ -162,6 +165,47 @@ def _parse_xml_feed(body: bytes, fields: Mapping[str, str], url: str) -> ParsedF
     bozo = result.get("bozo_exception") if result.get("bozo") else decoding.get("bozo_exception")
     warning = _describe(bozo) if bozo is not None else repair_note
     return ParsedFeed(title=title, link=_web_link(feed.get("link")), items=items, warning=warning)
+
+
+def _feedparser(data: bytes, fields: Mapping[str, str], url: str) -> dict[str, Any]:
+    """The fallback for what the fast path declines: bozo, entities, exotic formats."""
+    response_headers = {"content-type": "application/xml", "content-location": url}
+    if "content-language" in fields:
+        response_headers["content-language"] = fields["content-language"]
+    # A bare bytes argument is opened as a local path if it names one; a stream never is.
+    # Item text leaves here as plain text (_text drops tags, script and style), so
+    # feedparser's HTML sanitiser and in-content URL rewriting are pure cost (~15 %).
+    result: dict[str, Any] = feedparser.parse(
+        io.BytesIO(_drop_long_dates(data)),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    return result
+
+
+def _drop_long_dates(data: bytes) -> bytes:
+    """Empty every date element longer than any date (14.1): feedparser's date regexes take
+    time growing with the square of their input (600 KB of ``+0000(`` took 37.7 s)."""
+    pieces: list[bytes] = []
+    done = 0
+    for match in _DATE_ELEMENT.finditer(data):
+        start = match.end()
+        if start < done:
+            continue
+        if data.startswith(b"<![CDATA[", start):
+            end = data.find(b"]]>", start)
+            end = len(data) if end < 0 else end + 3
+        else:
+            end = data.find(b"<", start)
+            end = len(data) if end < 0 else end
+        if end - start > _MAX_DATE_BYTES:
+            pieces.append(data[done:start])
+            done = end
+    if not pieces:
+        return data
+    pieces.append(data[done:])
+    return b"".join(pieces)
 
 
 def _replace_impossible_charref(match: re.Match[bytes]) -> bytes:
@@ -273,6 +317,8 @@ def _is_html(detail: object) -> bool:
 
 def _from_struct(value: object, raw: object) -> datetime | None:
     """A feedparser UTC time tuple as an aware datetime, or None for impossible dates (B4)."""
+    if isinstance(raw, str) and len(raw) > _MAX_DATE_CHARS:
+        return None
     if not isinstance(value, tuple) or (isinstance(raw, str) and _bad_offset(raw)):
         return None
     try:
@@ -335,7 +381,7 @@ def _json_item(raw: Mapping[str, Any], base: str, now: datetime) -> ParsedItem:
 
 def _from_iso(value: object) -> datetime | None:
     """An RFC 3339 string as an aware UTC datetime, or None for anything impossible (B4)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > _MAX_DATE_CHARS:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
@@ -497,51 +543,167 @@ def _describe(exc: object) -> str:
 
 # --- worker processes -----------------------------------------------------------------------
 
+_FRAME = struct.Struct("!Q")
+# A fresh interpreter importing the parser takes ~0.3 s; a loaded 2-core host, far more.
+_START_TIMEOUT_S = 60.0
 
-def _limit_memory(limit_bytes: int) -> None:
-    """Cap the worker's address space so a parser bomb raises MemoryError there (B2, F5)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit_bytes = min(limit_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, hard))
+
+class _Worker:
+    """One ``bot.ingest.parse_worker`` process and its pipes; used by one parse at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, limit_bytes: int) -> _Worker:
+        """A fresh interpreter importing only the parser, never a fork of the bot (13.2)."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.ingest.parse_worker",
+            str(limit_bytes),
+            str(os.getpid()),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        worker = cls(process)
+        try:
+            async with asyncio.timeout(_START_TIMEOUT_S):
+                ready, _ = await worker.answer()
+        except (TimeoutError, asyncio.IncompleteReadError) as exc:
+            worker.kill()
+            raise FeedParseError("the parser process did not start") from exc
+        except BaseException:
+            worker.kill()
+            raise
+        if ready != "ready":
+            worker.kill()
+            raise FeedParseError("the parser process did not start")
+        return worker
+
+    async def call(self, request: bytes) -> tuple[str, Any]:
+        """Send one request and wait for its answer."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(_FRAME.pack(len(request)) + request)
+        await self.process.stdin.drain()
+        return await self.answer()
+
+    async def answer(self) -> tuple[str, Any]:
+        """Read one framed answer."""
+        assert self.process.stdout is not None
+        (size,) = _FRAME.unpack(await self.process.stdout.readexactly(_FRAME.size))
+        answer: tuple[str, Any] = pickle.loads(await self.process.stdout.readexactly(size))  # noqa: S301 - our own worker wrote it
+        return answer
+
+    def kill(self) -> None:
+        """Kill the process at once; a parser holds no state worth saving."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+
+
+class _Slot:
+    """One acquired semaphore place, released exactly once (early for a slow parse)."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore: asyncio.Semaphore | None = semaphore
+
+    def release(self) -> None:
+        if self._semaphore is not None:
+            self._semaphore.release()
+            self._semaphore = None
 
 
 class ParserPool:
-    """Runs ``parse_feed`` in memory-capped worker processes, off the event loop (F2)."""
+    """Runs ``parse_feed`` in lean, memory-capped, time-limited worker processes (F2, 14.1).
 
-    def __init__(self, max_workers: int = 2, memory_limit_mb: int = 1024) -> None:
-        self._max_workers = max_workers
+    ``max_workers`` parses run at once. A parse still running after ``slow_after`` seconds
+    gives its place to the next feed (at most ``max_workers`` such slow parses at a time), and
+    one past ``time_limit`` seconds is killed with its worker, so no feed waits on another.
+    """
+
+    def __init__(
+        self,
+        max_workers: int = 2,
+        memory_limit_mb: int = 1024,
+        *,
+        time_limit: float = 10.0,
+        slow_after: float = 1.0,
+    ) -> None:
+        self._max_idle = max_workers
         self._limit_bytes = memory_limit_mb * 1024 * 1024
-        self._executor = self._new_executor()
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        """A fresh pool; forkserver because forking a threaded asyncio parent is unsafe."""
-        return ProcessPoolExecutor(
-            max_workers=self._max_workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_limit_memory,
-            initargs=(self._limit_bytes,),
-        )
+        self._time_limit = time_limit
+        self._slow_after = slow_after
+        self._slots = asyncio.Semaphore(max_workers)
+        self._processes = asyncio.Semaphore(2 * max_workers)
+        self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()
+        self._closed = False
 
     async def parse(self, body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
-        """Parse in a worker; a worker that ran out of memory or died becomes FeedParseError."""
-        executor = self._executor
+        """Parse in a worker; a refusal, a timeout or a dead worker becomes FeedParseError."""
+        if self._closed:
+            raise RuntimeError("the parser pool is closed")
         # aiohttp's header proxies do not pickle; a plain dict does.
         plain_headers = {name.lower(): value for name, value in headers.items()}
-        loop = asyncio.get_running_loop()
+        request = pickle.dumps((body, plain_headers, url), protocol=pickle.HIGHEST_PROTOCOL)
+        async with self._processes:
+            await self._slots.acquire()
+            slot = _Slot(self._slots)
+            timer = asyncio.get_running_loop().call_later(self._slow_after, slot.release)
+            try:
+                kind, value = await self._run(request)
+            finally:
+                timer.cancel()
+                slot.release()
+        if kind == "ok":
+            assert isinstance(value, ParsedFeed)
+            return value
+        raise FeedParseError(str(value))
+
+    async def _run(self, request: bytes) -> tuple[str, Any]:
+        """One request on an idle (or new) worker, which is retired if anything went wrong."""
+        worker = self._idle.pop() if self._idle else await _Worker.start(self._limit_bytes)
+        self._workers.add(worker)
         try:
-            return await loop.run_in_executor(executor, parse_feed, body, plain_headers, url)
-        except MemoryError as exc:
-            raise FeedParseError("the feed needs more memory than the parser may use") from exc
-        except BrokenProcessPool as exc:
-            if executor is self._executor:
-                self._executor = self._new_executor()
-                executor.shutdown(wait=False, cancel_futures=True)
+            kind, value = await asyncio.wait_for(worker.call(request), self._time_limit)
+        except TimeoutError:
+            self._retire(worker)
+            raise FeedParseError(
+                f"the feed took too long to parse (over {self._time_limit:g} s)"
+            ) from None
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            self._retire(worker)
             raise FeedParseError("the parser process died while reading this feed") from exc
+        except BaseException:
+            # Cancelled mid-request: the worker's answer would arrive for nobody.
+            self._retire(worker)
+            raise
+        if kind == "fatal" or self._closed or len(self._idle) >= self._max_idle:
+            self._retire(worker)
+        else:
+            self._idle.append(worker)
+        return kind, value
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        self._workers.discard(worker)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(worker)
 
     def close(self) -> None:
-        """Stop the workers, waiting for running parses to finish."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop every worker now; parses still running fail, later ones raise RuntimeError."""
+        self._closed = True
+        for worker in list(self._workers):
+            self._retire(worker)
+
+    async def aclose(self) -> None:
+        """``close`` and wait until every worker has exited."""
+        workers = list(self._workers)
+        self.close()
+        await asyncio.gather(*(worker.process.wait() for worker in workers))
 
     async def __aenter__(self) -> Self:
         return self
@@ -552,4 +714,4 @@ class ParserPool:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await asyncio.to_thread(self.close)
+        await self.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
 import pickle
 import time
 from datetime import UTC, datetime, timedelta
@@ -554,12 +553,11 @@ def test_feed_parse_error_pickles() -> None:
 
 
 def worker_processes(known: set[int] | frozenset[int] = frozenset()) -> list[psutil.Process]:
-    """Pool workers not in ``known``: forked by the forkserver, so grandchildren of this process."""
-    me = os.getpid()
+    """Pool workers (``python -m bot.ingest.parse_worker`` children) not in ``known``."""
     return [
         proc
-        for proc in psutil.Process().children(recursive=True)
-        if proc.ppid() != me and proc.pid not in known
+        for proc in psutil.Process().children()
+        if "bot.ingest.parse_worker" in proc.cmdline() and proc.pid not in known
     ]
 
 

@@ -1,0 +1,151 @@
+"""ParserPool's workers: bounded in time, lean, deaf to Ctrl+C, and dead with the bot (14.1, 14.7).
+
+The slow documents here are real work, not sleeps: a large feed full of entities (so it takes
+the feedparser path) costs seconds of parsing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bot.core.errors import FeedParseError
+from bot.ingest.parse import ParserPool, parse_feed
+
+URL = "https://news.example/feed.xml"
+ROOT = Path(__file__).resolve().parents[2]
+PUBDATE = "Tue, 10 Jun 2003 04:00:00 GMT"
+
+
+def rss(items: str) -> bytes:
+    return f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+def item(guid: str, title: str, inner: str = "") -> str:
+    return f"<item><guid isPermaLink='false'>{guid}</guid><title>{title}</title>{inner}</item>"
+
+
+def good_feed(name: str) -> bytes:
+    return rss(item(name, name, f"<pubDate>{PUBDATE}</pubDate>"))
+
+
+def heavy_feed(n_items: int = 1_000) -> bytes:
+    """Seconds of feedparser work: an entity in every item forbids the fast path."""
+    text = f"<description>{'word &amp; ' * 150}</description>"
+    return rss("".join(item(f"g{n}", f"caf&eacute; {n}", text) for n in range(n_items)))
+
+
+def adversarial_date_feed(kilobytes: int = 600) -> bytes:
+    """A pubDate of ``+0000(`` repeated: 37.7 s in feedparser's date regex before 14.1."""
+    date = "+0000(" * (kilobytes * 1024 // 6)
+    return rss(item("bad", "x", f"<pubDate>{date}</pubDate>"))
+
+
+def workers_of(pid: int) -> list[psutil.Process]:
+    """Live parser workers whose command line names ``pid`` as their parent."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "bot.ingest.parse_worker" in cmdline and cmdline[-1] == str(pid):
+            found.append(proc)
+    return found
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_adversarial_dates_parse_in_linear_time(fallback: bool) -> None:
+    # An entity in the title sends the document down the feedparser path.
+    extra = "&eacute;" if fallback else ""
+    timings = []
+    for kilobytes in (60, 600):
+        body = adversarial_date_feed(kilobytes).replace(b"<title>x", f"<title>x{extra}".encode())
+        started = time.perf_counter()
+        feed = parse_feed(body, {}, URL)
+        timings.append(time.perf_counter() - started)
+        assert [(item.guid, item.published) for item in feed.items] == [("bad", None)]
+    # 600 KB took 37.7 s before; now both sizes take milliseconds.
+    assert timings[1] < 1.0, timings
+
+
+async def test_a_parse_past_the_time_limit_kills_its_worker_and_others_go_on() -> None:
+    async with ParserPool(max_workers=1, time_limit=0.5, slow_after=0.2) as pool:
+        await pool.parse(good_feed("warm"), {}, URL)
+        (first,) = workers_of(os.getpid())
+        slow = asyncio.ensure_future(pool.parse(heavy_feed(), {}, URL))
+        await asyncio.sleep(0.3)
+        started = time.perf_counter()
+        # One worker, busy with the heavy feed: the small feed still gets a worker at once.
+        quick = await pool.parse(good_feed("quick"), {}, URL)
+        assert quick.items[0].guid == "quick"
+        assert time.perf_counter() - started < 5
+        with pytest.raises(FeedParseError, match="took too long to parse"):
+            await slow
+        assert not first.is_running() or first.status() == psutil.STATUS_ZOMBIE
+        after = await pool.parse(good_feed("after"), {}, URL)
+        assert after.items[0].guid == "after"
+
+
+async def test_workers_are_lean_and_ignore_sigint() -> None:
+    async with ParserPool(max_workers=2) as pool:
+        await asyncio.gather(*(pool.parse(good_feed(f"g{n}"), {}, URL) for n in range(4)))
+        workers = workers_of(os.getpid())
+        assert 1 <= len(workers) <= 2
+        for worker in workers:
+            # A fresh interpreter with the parser only: no spaCy, no SQLAlchemy, no aiohttp.
+            assert worker.memory_info().rss < 80 * 2**20, worker.memory_info()
+            worker.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.3)
+        assert all(worker.is_running() for worker in workers)
+        feed = await pool.parse(good_feed("still"), {}, URL)
+        assert feed.items[0].guid == "still"
+
+
+def test_workers_die_with_a_process_killed_mid_parse(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, sys
+            from bot.ingest.parse import ParserPool
+            from tests.ingest.test_parse_pool import good_feed, heavy_feed
+
+            async def main():
+                pool = ParserPool(max_workers=2, time_limit=120)
+                await pool.parse(good_feed("warm"), {}, "http://x/")
+                print("ready", flush=True)
+                await asyncio.gather(*(pool.parse(heavy_feed(4_000), {}, "http://x/")
+                                       for _ in range(2)))
+
+            asyncio.run(main())
+            """
+        ),
+        encoding="utf-8",
+    )
+    owner = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        assert owner.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # both workers are now busy parsing, not waiting on their pipe
+        workers = workers_of(owner.pid)
+        assert len(workers) == 2
+        owner.kill()
+        owner.wait(10)
+        _gone, alive = psutil.wait_procs(workers, timeout=5)
+        assert not alive, f"workers outlived their parent: {alive}"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
