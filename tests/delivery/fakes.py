@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.stories import Destination, Digest, StoryEvent
 
@@ -29,6 +30,8 @@ class FakeChat:
     """A Notifier recording every request; errors are queued per channel."""
 
     platform: str = "discord"
+    record_first: bool = False
+    ready_calls: int = 0
     messages: list[Posted] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     errors: dict[str, list[Exception]] = field(default_factory=lambda: defaultdict(list))
@@ -41,12 +44,19 @@ class FakeChat:
         """Messages visible in one channel."""
         return [message for message in self.messages if message.channel == channel]
 
-    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
+    async def ready(self) -> None:
+        self.ready_calls += 1
+
+    async def send_alert(
+        self, destination: Destination, event: StoryEvent, key: str, since: datetime | None = None
+    ) -> str:
         changes = tuple(f"{c.field}:{c.old}->{c.new}" for c in event.changes)
         posted = Posted(destination.channel_id, key, event.kind, event.story.title, changes)
         return self._post(destination, posted)
 
-    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+    async def send_digest(
+        self, destination: Destination, digest: Digest, key: str, since: datetime | None = None
+    ) -> str:
         ids = tuple(story.id for story in digest.stories)
         posted = Posted(destination.channel_id, key, "digest", digest.title, stories=ids)
         return self._post(destination, posted)
