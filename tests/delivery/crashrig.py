@@ -180,7 +180,7 @@ class Platform:
         self.posts: list[Post] = []
         self.life = 0
         self.limited_posts = 0
-        self.channels = [f"ok{n}" for n in range(HEALTHY)] + [HUNG, LIMITED, GONE]
+        self.names = [f"ok{n}" for n in range(HEALTHY)] + [HUNG, LIMITED, GONE]
 
     def record(self, channel: str, marker: str, city: str | None) -> None:
         self.posts.append(Post(channel, marker, city, time.monotonic(), self.life))
@@ -223,7 +223,7 @@ class ChaosDiscord(discord_fake.FakeDiscord, Platform):
         Platform.__init__(self, trigger)
 
     def channel_id(self, name: str) -> str:
-        return str(900_000_000_000_000_000 + self.channels.index(name))
+        return str(900_000_000_000_000_000 + self.names.index(name))
 
     def forget(self) -> None:
         self.forget_nonces()
@@ -263,7 +263,7 @@ class ChaosDiscord(discord_fake.FakeDiscord, Platform):
                 city = next(
                     (c for *_, c, _ in PAIRS if c in json.dumps(body["embeds"][0]["title"])), "?"
                 )
-            name = self.channels[int(channel_id) - 900_000_000_000_000_000]
+            name = self.names[int(channel_id) - 900_000_000_000_000_000]
             self.record(name, marker, city)
         return message
 
@@ -307,7 +307,7 @@ class ChaosSlack(slack_fake.FakeSlack, Platform):
             city = None
             if lead.startswith("New summit story"):
                 city = next((c for *_, c, _ in PAIRS if c in lead), "?")
-            name = next(n for n in self.channels if self.channel_id(n) == params["channel"])
+            name = next(n for n in self.names if self.channel_id(n) == params["channel"])
             self.record(name, marker, city)
             self.after_answer()
             return web.json_response(
@@ -436,9 +436,11 @@ class Soak:
 
             desk = Desk(repositories, store, no_feeds, clock=lambda: datetime.now(UTC))
             workspace = discord_fake.GUILD_ID if self.result.platform == "discord" else "T0TEAM"
-            for name in self.platform.channels:
+            for name in self.platform.names:
                 channel = self.platform.channel_id(name)
-                await desk.subscribe(Destination(self.result.platform, channel, workspace), "alerts")
+                await desk.subscribe(
+                    Destination(self.result.platform, channel, workspace), "alerts"
+                )
         finally:
             await store.close()
 
@@ -504,7 +506,7 @@ class Soak:
             await asyncio.sleep(0.02)
 
     def _expected(self) -> set[tuple[str, str]]:
-        healthy = [n for n in self.platform.channels if n not in (HUNG, GONE)]
+        healthy = [n for n in self.platform.names if n not in (HUNG, GONE)]
         cities = {story_text(number)[2] for number in self.site.stories}
         return {(channel, city) for channel in healthy for city in cities}
 

@@ -187,15 +187,23 @@ class DiscordNotifier:
         wanted = set(markers)
         found: dict[str, str] = {}
         after = discord.Object(discord.utils.time_snowflake(since - CLOCK_SKEW))
-        async for message in channel.history(limit=HISTORY_MAX, after=after):
-            if message.author.id != me:
-                continue
-            for text in markers_in(message):
-                for marker in wanted - found.keys():
-                    if text.endswith(marker):
-                        found[marker] = str(message.id)
-            if len(found) == len(wanted):
-                break
+        try:
+            async for message in channel.history(limit=HISTORY_MAX, after=after):
+                if message.author.id != me:
+                    continue
+                for text in markers_in(message):
+                    for marker in wanted - found.keys():
+                        if text.endswith(marker):
+                            found[marker] = str(message.id)
+                if len(found) == len(wanted):
+                    break
+        except discord.Forbidden:
+            # Posting may still be allowed: only Discord's nonce window guards this re-send.
+            log.warning(
+                "cannot read the history of channel %s to check for an earlier post: give "
+                "newsbot Read Message History there",
+                channel.id,
+            )
         return found
 
 

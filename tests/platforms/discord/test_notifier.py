@@ -281,3 +281,15 @@ async def test_ready_waits_for_the_gateway_or_a_rest_login(
         await asyncio.wait_for(notifier.ready(), 0.3)
     notifier.use_rest_login()
     await asyncio.wait_for(notifier.ready(), 1)
+
+
+async def test_no_history_permission_still_posts_and_keeps_the_channel(
+    notifier: DiscordNotifier, fake_discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_discord.fail("GET", MESSAGES, 403, {"message": "Missing Access", "code": 50001})
+    with caplog.at_level(logging.WARNING, logger="bot.platforms.discord.notifier"):
+        await notifier.send_alert(
+            HERE, StoryEvent("new", make_story()), KEY, since=datetime.now(UTC)
+        )
+    assert len(fake_discord.messages[CHANNEL_ID]) == 1
+    assert "Read Message History" in caplog.text
