@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.delivery.crashrig import STAGES, Result, Soak  # noqa: E402
+from tests.delivery.crashrig import STAGES, Result, Soak
 
 
 async def fresh_postgres(server: str) -> str:
