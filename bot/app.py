@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from bot.core.errors import ConfigError, InvalidInput, NewsbotError, StorageUnavailable
-from bot.core.models import FeedInfo, NewItem
-from bot.core.ports import Notifier, Sink
+from bot.core.models import FeedInfo
+from bot.core.ports import Notifier
 from bot.core.stories import Destination
 from bot.delivery.outbox import OutboxPolicy
 from bot.delivery.service import DeliveryService
@@ -99,23 +99,6 @@ def limits_from(settings: Settings) -> FetchLimits:
     )
 
 
-class FanOut:
-    """Hands every announcement to several sinks, in order."""
-
-    def __init__(self, *sinks: Sink) -> None:
-        self._sinks = sinks
-
-    async def publish(self, items: Sequence[NewItem]) -> None:
-        """Give the items to each sink."""
-        for sink in self._sinks:
-            await sink.publish(items)
-
-    async def feed_disabled(self, feed: FeedInfo) -> None:
-        """Tell each sink a feed was disabled."""
-        for sink in self._sinks:
-            await sink.feed_disabled(feed)
-
-
 class App:
     """Everything one newsbot process runs, opened and closed in a fixed order."""
 
@@ -131,6 +114,7 @@ class App:
         delivery: DeliveryService,
         desk: Desk,
         discord_bot: NewsBot | None = None,
+        discord_notifier: DiscordNotifier | None = None,
         slack_bot: SlackBot | None = None,
         health: HealthServer | None = None,
     ) -> None:
@@ -143,6 +127,7 @@ class App:
         self.delivery = delivery
         self.desk = desk
         self.discord_bot = discord_bot
+        self.discord_notifier = discord_notifier
         self.slack_bot = slack_bot
         self.health = health
         self.policy = AddressPolicy(settings.allow_hosts)
@@ -191,6 +176,8 @@ class App:
         if self.discord_bot is not None and not self._logged_in:
             await self.discord_bot.login_rest()
             self._logged_in = True
+            if self.discord_notifier is not None:
+                self.discord_notifier.use_rest_login()
         await self.delivery.start()
         report = await self.poller.run_cycle(due_only=False)
         await self.delivery.tick()
@@ -200,7 +187,8 @@ class App:
         """Deliver, answer commands and poll each feed on its own interval until ``stop``.
 
         A SIGTERM (``stop``) during the start-up cycle cancels it: items stored so far are
-        announced after the next start, and outbox rows in flight are re-sent with their keys.
+        analysed and announced after the next start. Each platform's delivery lanes start
+        sending (and reconciling rows a crash left in flight) once that platform is ready.
         """
         tasks = [asyncio.create_task(self._lead(stop), name="newsbot:lead")]
         scheduler = PollScheduler(self.poller.poll_feed_id, self._enabled_feeds, clock=self.clock)
@@ -397,6 +385,7 @@ async def build_app(
             time_limit=settings.parse.time_limit_seconds,
         )
         discord_bot: NewsBot | None = None
+        discord_notifier: DiscordNotifier | None = None
         try:
             await analyzer.start()
             repositories = Repositories.over(store.engine)
@@ -416,7 +405,8 @@ async def build_app(
                 chosen.append(ConsoleNotifier(console))
             if settings.discord.token is not None:
                 discord_bot = NewsBot(settings.discord, desk)
-                chosen.append(DiscordNotifier(discord_bot))
+                discord_notifier = DiscordNotifier(discord_bot)
+                chosen.append(discord_notifier)
             slack_bot = None
             if settings.slack.bot_token is not None:
                 slack_bot = SlackBot(
@@ -434,15 +424,18 @@ async def build_app(
                 clock=clock,
                 policy=OutboxPolicy(pace={"slack": timedelta(seconds=1)}),
             )
-            stories = StorySink(repositories.stories, clock=clock, route=delivery.route)
             item_sink = ConsoleSink(console, show_all=settings.console.show_all)
+            stories = StorySink(
+                repositories.stories, clock=clock, route=delivery.route, operator=item_sink
+            )
             poller = Poller(
                 store,
                 fetcher,
                 parser,
-                FanOut(stories, item_sink),
+                stories,
                 policy_from(settings),
                 analyzer=analyzer,
+                announced=item_sink,
                 concurrency=settings.poll.concurrency,
                 clock=clock,
             )
@@ -471,6 +464,7 @@ async def build_app(
                 delivery=delivery,
                 desk=desk,
                 discord_bot=discord_bot,
+                discord_notifier=discord_notifier,
                 slack_bot=slack_bot,
                 health=health,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core.models import FeedInfo, NewItem, ParsedFeed, Validators
@@ -63,15 +64,28 @@ class ItemAnalyzer(Protocol):
 class Notifier(Protocol):
     """A chat platform's way to post; raises RateLimited, DestinationGone or DeliveryError.
 
-    ``key`` is the outbox row's deterministic delivery key: platforms that support it pass it
-    on for de-duplication (Discord's ``nonce`` with ``enforce_nonce``, Slack's message metadata).
+    ``key`` is the outbox row's deterministic delivery key, carried by the post as a marker
+    (Discord's ``nonce`` and embed footer, Slack's message metadata). ``since`` is set when an
+    earlier attempt may have reached the platform: the notifier then looks for its marker in
+    the channel back to ``since`` and returns that message instead of posting again.
+    ``record_first`` marks output that cannot be read back (the terminal): the outbox records
+    such a row as sent before sending it, so a crash never repeats it.
     """
 
     platform: str
+    record_first: bool
 
-    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str: ...
+    async def ready(self) -> None:
+        """Return once the platform can take posts (logged in); raise DeliveryError if not."""
+        ...
 
-    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str: ...
+    async def send_alert(
+        self, destination: Destination, event: StoryEvent, key: str, since: datetime | None = None
+    ) -> str: ...
+
+    async def send_digest(
+        self, destination: Destination, digest: Digest, key: str, since: datetime | None = None
+    ) -> str: ...
 
     async def notify_admins(self, destination: Destination, reason: str) -> None: ...
 

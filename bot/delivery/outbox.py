@@ -1,15 +1,24 @@
-"""The sender side of the outbox (RELIABILITY §3.5, D1-D5): claim, send, record, retry.
+"""The sender side of the outbox (RELIABILITY §3.5, D1-D5): one lane per destination.
 
-Each row is claimed (``pending → sending``, attempt counted) in one transaction, sent through
-its platform's Notifier with the row's deterministic key, and marked ``sent`` with the
-platform's message id in a second one. A crash in between leaves the row in ``sending``;
-``recover`` re-sends those rows with the same key before anything new is sent, so Discord's
-nonce de-duplication returns the message it already has instead of posting a second one.
+Each destination (channel) has a lane that sends its rows strictly in order, one at a time,
+with its platform's pacing. A hang, a 429 or a Retry-After holds the lane's head row, and so
+every row behind it, rows queued later included, but never another lane. A lane sends only
+once its platform is ready (Discord's gateway READY, Slack's ``auth.test``), so rows a crash
+left in ``sending`` are reconciled after login, never before it.
+
+Each row is claimed (``sending``, attempt counted) in one transaction, sent through its
+platform's Notifier with the row's deterministic key, and marked ``sent`` with the platform's
+message id in a second one. A row attempted before (a crash or a lost answer in between) is
+sent with ``since``: the notifier first looks for the row's own marker in the channel back to
+when the row was queued and returns the message it finds instead of posting a second one, so
+no de-duplication window bounds the recovery. Output that cannot be read back (the terminal,
+``record_first``) is recorded as sent first, then written: a crash never repeats it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -25,22 +34,25 @@ from bot.storage.outbox import OutboxRepository
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+Finished = ("sent", "skipped", "expired", "gone_story")
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxPolicy:
-    """Retry, expiry, pacing and concurrency of delivery."""
+    """Retry, expiry and pacing of delivery."""
 
-    batch: int = 200
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(hours=1)
     # A message still failing this long after it was queued is dropped as stale ("expired").
     max_age: timedelta = timedelta(hours=12)
-    concurrency: int = 8
     # Minimum gap between two posts to one channel, per platform (Slack: about 1 message/s).
     pace: Mapping[str, timedelta] = field(default_factory=dict)
-    # Discord de-duplicates a nonce only "in the past few minutes": older re-sends may double.
-    dedupe_window: timedelta = timedelta(minutes=5)
+    # How long a lane that is waiting (held row, platform not ready) sleeps before looking again.
+    recheck: timedelta = timedelta(seconds=5)
+    # How long ``deliver_due`` waits for a platform to become ready before leaving its rows.
+    ready_timeout: timedelta = timedelta(seconds=60)
+    # How long a stopping ``serve`` lets sends in flight finish before cancelling them.
+    grace: timedelta = timedelta(seconds=10)
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff after ``attempts`` failed tries, capped."""
@@ -58,7 +70,7 @@ class DeliveryReport:
 
 
 class Outbox:
-    """Sends due outbox rows; one destination's trouble never holds up another."""
+    """Sends outbox rows, one lane per destination; one lane's trouble never holds another."""
 
     def __init__(
         self,
@@ -74,101 +86,170 @@ class Outbox:
         self._clock = clock
         self._policy = policy or OutboxPolicy()
         self._sleep = sleep
-        self._slots = asyncio.Semaphore(self._policy.concurrency)
+        self._ready: dict[str, asyncio.Task[None]] = {}
+        self._last_post: dict[int, datetime] = {}
+        self._poked: set[int] = set()
 
     @property
     def platforms(self) -> list[str]:
         """The platforms this process can deliver to; other rows wait for their platform."""
         return sorted(self._notifiers)
 
-    async def recover(self) -> DeliveryReport:
-        """Re-send rows a crash left in ``sending``, with their original keys (run first)."""
-        report = DeliveryReport()
-        entries = await self._repository.in_flight(self.platforms)
-        now = self._clock()
-        for entry in entries:
-            claimed = entry.claimed_at or entry.created_at
-            if now - claimed > self._policy.dedupe_window:
-                log.warning(
-                    "re-sending outbox row %s to %s claimed at %s, outside the platform's "
-                    "de-duplication window: a duplicate post is possible",
-                    entry.key,
-                    entry.destination,
-                    claimed.isoformat(),
-                )
-        await self._run(entries, report, again=True)
-        return report
-
     async def deliver_due(self) -> DeliveryReport:
-        """Send every due row: destinations in parallel, each destination's rows in order."""
+        """Send what is due now, every destination in its own lane, and return.
+
+        A lane stops at a row that must wait (held, backing off) or when its platform is not
+        ready within ``ready_timeout``; rows a crash left in ``sending`` go first.
+        """
         report = DeliveryReport()
-        entries = await self._repository.due(self._clock(), self.platforms, self._policy.batch)
-        await self._run(entries, report, again=False)
+        destinations = await self._repository.lanes(self.platforms)
+        await asyncio.gather(*(self._lane(d, report, None) for d in destinations))
         return report
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending row becomes due, for the loop's sleep."""
-        return await self._repository.next_due(self.platforms)
+    async def serve(self, stop: asyncio.Event, wake: asyncio.Event, idle: float) -> None:
+        """Keep a lane running for every destination with rows to send, until ``stop``.
 
-    async def _run(
-        self, entries: Sequence[OutboxEntry], report: DeliveryReport, again: bool
+        ``wake`` says new rows were queued; otherwise destinations are looked up every
+        ``idle`` seconds. A stopping serve lets sends in flight finish for ``grace``.
+        """
+        lanes: dict[int, asyncio.Task[None]] = {}
+        report = DeliveryReport()
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    destinations = await self._repository.lanes(self.platforms)
+                except Exception:
+                    log.exception("could not read the outbox; retrying shortly")
+                    destinations = []
+                for destination in destinations:
+                    lane = lanes.get(destination)
+                    if lane is None or lane.done():
+                        lanes[destination] = asyncio.create_task(
+                            self._lane(destination, report, stop),
+                            name=f"newsbot:lane:{destination}",
+                        )
+                    else:
+                        self._poked.add(destination)
+                await _first(stop, wake, idle)
+        finally:
+            running = [lane for lane in lanes.values() if not lane.done()]
+            if running:
+                await asyncio.wait(running, timeout=self._policy.grace.total_seconds())
+            for lane in running:
+                lane.cancel()
+            await asyncio.gather(*lanes.values(), return_exceptions=True)
+
+    async def _lane(
+        self, destination_id: int, report: DeliveryReport, stop: asyncio.Event | None
     ) -> None:
-        by_destination: dict[int, list[OutboxEntry]] = {}
-        for entry in entries:
-            by_destination.setdefault(entry.destination_id, []).append(entry)
-        await asyncio.gather(
-            *(self._destination(rows, report, again) for rows in by_destination.values())
-        )
+        """One destination's rows, oldest first; ``stop`` None means "only what is due now"."""
+        recheck = self._policy.recheck.total_seconds()
+        while stop is None or not stop.is_set():
+            try:
+                entry = await self._repository.head(destination_id)
+                if entry is None or entry.destination.platform not in self._notifiers:
+                    if stop is not None and destination_id in self._poked:
+                        self._poked.discard(destination_id)
+                        continue
+                    return
+                wait = (entry.not_before - self._clock()).total_seconds()
+                if wait > 0:
+                    if stop is None:
+                        return
+                    await _first(stop, None, min(wait, recheck))
+                    continue
+                if not await self._platform_ready(entry.destination.platform, stop):
+                    if stop is None:
+                        return
+                    await _first(stop, None, recheck)
+                    continue
+                await self._pace(entry)
+                outcome = await self._deliver(entry)
+            except Exception:
+                log.exception("delivery lane of destination %d failed; retrying", destination_id)
+                if stop is None:
+                    return
+                await _first(stop, None, recheck)
+                continue
+            metrics.delivery(entry.destination.platform, outcome)
+            report.outcomes[outcome] += 1
+            if outcome not in Finished and stop is None:
+                return
 
-    async def _destination(
-        self, entries: Sequence[OutboxEntry], report: DeliveryReport, again: bool
-    ) -> None:
-        """Rows of one destination in order; stop at the first that must wait."""
-        pace = self._policy.pace.get(entries[0].destination.platform)
-        async with self._slots:
-            for index, entry in enumerate(entries):
-                if index and pace:
-                    await self._sleep(pace.total_seconds())
-                outcome = await self._deliver(entry, again)
-                metrics.delivery(entry.destination.platform, outcome)
-                report.outcomes[outcome] += 1
-                if outcome not in ("sent", "skipped", "expired", "gone_story"):
-                    break
+    async def _platform_ready(self, platform: str, stop: asyncio.Event | None) -> bool:
+        """Wait for the platform's login, shared by its lanes; False if it is not ready yet."""
+        task = self._ready.get(platform)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = asyncio.ensure_future(self._notifiers[platform].ready())
+            self._ready[platform] = task
+        if not task.done():
+            timeout = None if stop is not None else self._policy.ready_timeout.total_seconds()
+            waiters: list[asyncio.Future[object]] = [asyncio.shield(task)]
+            if stop is not None:
+                waiters.append(asyncio.ensure_future(stop.wait()))
+            _, pending = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                waiter.cancel()
+        if not task.done():
+            return False
+        if task.cancelled():
+            return False
+        error = task.exception()
+        if error is not None:
+            log.warning("%s is not ready to post: %s", platform, error)
+            return False
+        return True
 
-    async def _deliver(self, entry: OutboxEntry, again: bool) -> str:
+    async def _pace(self, entry: OutboxEntry) -> None:
+        pace = self._policy.pace.get(entry.destination.platform)
+        last = self._last_post.get(entry.destination_id)
+        if pace is not None and last is not None:
+            left = (last + pace - self._clock()).total_seconds()
+            if left > 0:
+                await self._sleep(left)
+        self._last_post[entry.destination_id] = self._clock()
+
+    async def _deliver(self, entry: OutboxEntry) -> str:
         repository = self._repository
-        if not await repository.claim(entry.id, self._clock(), again=again):
-            return "skipped"
-        attempts = entry.attempts + 1
+        notifier = self._notifiers[entry.destination.platform]
         loaded = await repository.content(entry)
         if loaded is None:
             await repository.finish(entry.id, "failed", "the story no longer exists")
             return "gone_story"
-        notifier = self._notifiers[entry.destination.platform]
+        if notifier.record_first:
+            if not await repository.record_sent(entry.id, entry.key, self._clock()):
+                return "skipped"
+            try:
+                await _send(notifier, loaded, None)
+            except Exception:
+                log.exception("could not write outbox row %s to %s", entry.key, notifier.platform)
+            return "sent"
+        if not await repository.claim(entry.id, self._clock()):
+            return "skipped"
+        # Any earlier attempt may have posted: look for the row's marker since it was queued.
+        since = entry.created_at if entry.attempts else None
         try:
-            if loaded.event is not None:
-                message_id = await notifier.send_alert(entry.destination, loaded.event, entry.key)
-            else:
-                assert loaded.digest is not None
-                message_id = await notifier.send_digest(entry.destination, loaded.digest, entry.key)
+            message_id = await _send(notifier, loaded, since)
         except RateLimited as exc:
             return await self._rate_limited(entry, exc)
         except DestinationGone as exc:
             return await self._gone(entry, exc)
         except DeliveryError as exc:
-            return await self._transient(entry, attempts, str(exc))
+            return await self._transient(entry, entry.attempts + 1, str(exc))
         except Exception as exc:
             log.exception("notifier %s crashed on outbox row %s", notifier.platform, entry.key)
-            return await self._transient(entry, attempts, f"internal error: {exc!r}")
+            return await self._transient(entry, entry.attempts + 1, f"internal error: {exc!r}")
         await repository.mark_sent(entry.id, message_id, self._clock())
         return "sent"
 
     async def _rate_limited(self, entry: OutboxEntry, exc: RateLimited) -> str:
         wait = timedelta(seconds=exc.retry_after) if exc.retry_after else self._policy.backoff_base
         until = self._clock() + wait
-        log.warning("%s rate-limited; retrying after %s", entry.destination, wait)
+        log.warning("%s rate-limited; holding the channel for %s", entry.destination, wait)
         await self._repository.retry(entry.id, until, str(exc))
-        await self._repository.hold_destination(entry.destination_id, until)
         return "rate_limited"
 
     async def _gone(self, entry: OutboxEntry, exc: DestinationGone) -> str:
@@ -199,5 +280,25 @@ class Outbox:
             error,
         )
         await self._repository.retry(entry.id, until, error)
-        await self._repository.hold_destination(entry.destination_id, until)
         return "retry"
+
+
+async def _send(notifier: Notifier, entry: OutboxEntry, since: datetime | None) -> str:
+    if entry.event is not None:
+        return await notifier.send_alert(entry.destination, entry.event, entry.key, since)
+    assert entry.digest is not None
+    return await notifier.send_digest(entry.destination, entry.digest, entry.key, since)
+
+
+async def _first(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
+    """Sleep ``seconds`` or until ``stop`` (or ``wake``) is set."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter

@@ -71,5 +71,6 @@ class OutboxEntry:
     attempts: int
     created_at: datetime
     claimed_at: datetime | None
+    not_before: datetime
     event: StoryEvent | None = None
     digest: Digest | None = None

@@ -74,13 +74,9 @@ class DeliveryService:
         """Ask the loop to look at the outbox now (new rows were queued)."""
         self._wake.set()
 
-    async def start(self) -> DeliveryReport:
-        """Route events a crash left unrouted and re-send rows left in ``sending``."""
+    async def start(self) -> None:
+        """Route events a crash left unrouted (lanes then re-send rows left in ``sending``)."""
         await self.router.route_pending()
-        report = await self.outbox.recover()
-        if report.outcomes:
-            log.info("recovered in-flight outbox rows: %s", dict(report.outcomes))
-        return report
 
     async def tick(self) -> DeliveryReport:
         """One pass: route, queue due digests, send what is due."""
@@ -89,23 +85,26 @@ class DeliveryService:
         return await self.outbox.deliver_due()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Tick until ``stop`` is set; a failing pass is logged and retried after a pause."""
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                await self.tick()
-                delay = await self._delay()
-            except Exception:
-                log.exception("delivery pass failed; retrying shortly")
-                delay = self._idle.total_seconds()
-            await self._wait(stop, delay)
-
-    async def _delay(self) -> float:
-        idle = self._idle.total_seconds()
-        next_due = await self.outbox.next_due()
-        if next_due is None:
-            return idle
-        return min(idle, max((next_due - self._clock()).total_seconds(), 0.05))
+        """Route and queue digests in a loop while the outbox's lanes send, until ``stop``."""
+        lanes_wake = asyncio.Event()
+        lanes = asyncio.create_task(
+            self.outbox.serve(stop, lanes_wake, self._idle.total_seconds()),
+            name="newsbot:outbox",
+        )
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    await self.router.route_pending()
+                    await self.digests.enqueue_due()
+                except Exception:
+                    log.exception("delivery pass failed; retrying shortly")
+                lanes_wake.set()
+                await self._wait(stop, self._idle.total_seconds())
+        finally:
+            if not stop.is_set():
+                lanes.cancel()
+            await asyncio.gather(lanes, return_exceptions=True)
 
     async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]

@@ -1,7 +1,12 @@
-"""The polling recipe: fetch -> parse -> keep new -> store -> announce, one feed at a time.
+"""The polling recipe: fetch -> parse -> keep new -> store -> analyse -> announce, per feed.
 
 Every failure stays inside its feed: it is counted, backed off and, at the threshold, the feed
 is disabled with one reason. Nothing here knows about a scheduler or a chat platform.
+
+An item is announced only with its verdict: stored items wait (``pending``) until their
+analysis is stored too, or their analysis failed for good and that is stored with the reason.
+A crash during the article fetch or spaCy leaves them pending without one; the next cycle
+analyses them before announcing anything.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from bot.core.errors import (
     FeedParseError,
@@ -93,6 +98,7 @@ class Poller:
         policy: PollPolicy,
         *,
         analyzer: ItemAnalyzer | None = None,
+        announced: Sink | None = None,
         concurrency: int = 50,
         clock: Clock = utcnow,
     ) -> None:
@@ -101,6 +107,7 @@ class Poller:
         self._fetcher = fetcher
         self._parser = parser
         self._sink = sink
+        self._announced = announced
         self._policy = policy
         self._clock = clock
         self._slots = asyncio.Semaphore(concurrency)
@@ -163,17 +170,32 @@ class Poller:
         return report
 
     async def flush_pending(self) -> None:
-        """Announce items stored by an earlier run that stopped before announcing them."""
+        """Analyse, then announce, items an earlier run stored but did not announce."""
         pending = await self._store.pending_items()
-        if pending:
-            log.info("announcing %d item(s) left from an earlier run", len(pending))
-            await self.announce(pending)
+        if not pending:
+            return
+        unanalysed = [item for item in pending if item.analysis is None]
+        if unanalysed and self._analyzer is not None:
+            log.info("analysing %d item(s) left from an earlier run", len(unanalysed))
+            verdicts = {item.id: item for item in await self._analyse(unanalysed, self._clock())}
+            pending = [verdicts.get(item.id, item) for item in pending]
+        log.info("announcing %d item(s) left from an earlier run", len(pending))
+        await self.announce(pending)
 
     async def announce(self, items: Sequence[NewItem]) -> None:
-        """Hand items to the sink, then record them as announced."""
+        """Hand analysed items to the sink, record them as announced, then tell ``announced``.
+
+        The sink files stories idempotently, so a crash before the record repeats nothing;
+        ``announced`` (the terminal's item printer) runs after it, so it never prints twice.
+        """
+        ready = [item for item in items if self._analyzer is None or item.analysis is not None]
+        if not ready:
+            return
         async with self._announce_lock:
-            await self._sink.publish(items)
-            await self._store.mark_announced([item.id for item in items])
+            await self._sink.publish(ready)
+            await self._store.mark_announced([item.id for item in ready])
+        if self._announced is not None:
+            await self._announced.publish(ready)
 
     async def _poll(self, feed: FeedInfo) -> FeedResult:
         now = self._clock()
@@ -215,24 +237,39 @@ class Poller:
             log.exception("unexpected error while polling %s", feed.url)
             return await self._fail(feed, now, "internal error (see the log)", None)
         if stored and self._analyzer is not None:
-            stored = await self._analyse(feed, stored, now)
+            stored = await self._analyse(stored, now)
         metrics.items(len(stored), summit=sum(item.is_summit for item in stored))
         new_items = tuple(item for item in stored if item.pending)
         return FeedResult("new" if new_items else "unchanged", new_items)
 
-    async def _analyse(self, feed: FeedInfo, stored: list[NewItem], now: datetime) -> list[NewItem]:
-        """Attach and keep the extractor's verdict; items stay stored if analysis fails."""
+    async def _analyse(self, items: Sequence[NewItem], now: datetime) -> list[NewItem]:
+        """Attach and store the extractor's verdict on every item.
+
+        A failing batch is retried item by item; an item whose own analysis fails is stored as
+        not a summit story with the reason, so it is announced once and never analysed again.
+        """
         assert self._analyzer is not None
         try:
             with metrics.timed_extraction():
-                analyses = await self._analyzer.analyse(stored)
+                analyses = await self._analyzer.analyse(items)
         except Exception:
-            log.exception("analysis failed for %d item(s) of %s", len(stored), feed.url)
-            return stored
+            log.exception(
+                "analysis failed for a batch of %d item(s); retrying one by one", len(items)
+            )
+            analyses = [await self._analyse_one(item) for item in items]
         await self._store.save_analyses(
-            [(item.id, data) for item, data in zip(stored, analyses, strict=True)], now
+            [(item.id, data) for item, data in zip(items, analyses, strict=True)], now
         )
-        return [replace(item, analysis=data) for item, data in zip(stored, analyses, strict=True)]
+        return [replace(item, analysis=data) for item, data in zip(items, analyses, strict=True)]
+
+    async def _analyse_one(self, item: NewItem) -> dict[str, Any]:
+        assert self._analyzer is not None
+        try:
+            with metrics.timed_extraction():
+                return (await self._analyzer.analyse([item]))[0]
+        except Exception as exc:
+            log.exception("analysis of item %s (%s) failed for good", item.id, item.link)
+            return {"is_summit": False, "score": 0.0, "failed": f"analysis failed: {exc!r}"[:500]}
 
     async def _fail(
         self, feed: FeedInfo, now: datetime, error: str, retry_after: float | None

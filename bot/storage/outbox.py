@@ -22,6 +22,8 @@ from bot.storage.rows import (
 )
 from bot.storage.tables import DestinationRow, OutboxRow, StoryEventRow, StoryRow, SubscriptionRow
 
+UNFINISHED = ("pending", "sending")
+
 
 def _digest_json(digest: Digest) -> dict[str, Any]:
     return {
@@ -43,6 +45,7 @@ def _entry(row: OutboxRow, destination: DestinationRow) -> OutboxEntry:
         attempts=row.attempts,
         created_at=row.created_at,
         claimed_at=row.claimed_at,
+        not_before=row.not_before,
     )
 
 
@@ -126,24 +129,55 @@ class OutboxRepository(Repository):
                     )
             return inserted > 0
 
-    async def due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[OutboxEntry]:
-        """Pending rows whose time has come, for enabled destinations on these platforms."""
-        return await self._entries(
-            (OutboxRow.status == "pending") & (OutboxRow.not_before <= now), platforms, limit
+    async def lanes(self, platforms: Sequence[str]) -> list[int]:
+        """Enabled destinations on these platforms with rows still to send (or in flight)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OutboxRow.destination_id)
+                .join(DestinationRow, DestinationRow.id == OutboxRow.destination_id)
+                .where(
+                    OutboxRow.status.in_(UNFINISHED),
+                    DestinationRow.disabled_reason.is_(None),
+                    DestinationRow.platform.in_(list(platforms)),
+                )
+                .group_by(OutboxRow.destination_id)
+                .order_by(func.min(OutboxRow.id))
+            )
+            return list(rows)
+
+    async def head(self, destination_id: int) -> OutboxEntry | None:
+        """The oldest unfinished row of an enabled destination: the only one a lane may send."""
+        entries = await self._entries(
+            (OutboxRow.destination_id == destination_id) & OutboxRow.status.in_(UNFINISHED),
+            None,
+            1,
         )
+        return entries[0] if entries else None
 
-    async def in_flight(self, platforms: Sequence[str]) -> list[OutboxEntry]:
-        """Rows left in ``sending`` (a crash between send and commit)."""
-        return await self._entries(OutboxRow.status == "sending", platforms, 10_000)
-
-    async def claim(self, entry_id: int, now: datetime, *, again: bool = False) -> bool:
-        """Move a row to ``sending`` (from ``pending``, or from ``sending`` with ``again``)."""
-        expected = "sending" if again else "pending"
+    async def claim(self, entry_id: int, now: datetime) -> bool:
+        """Move an unfinished row to ``sending``, counting the attempt, before it is sent."""
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == entry_id, OutboxRow.status == expected)
+                .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
                 .values(status="sending", attempts=OutboxRow.attempts + 1, claimed_at=now)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def record_sent(self, entry_id: int, message_id: str, now: datetime) -> bool:
+        """Mark an unfinished row sent before it is sent (for output that cannot be read back)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
+                .values(
+                    status="sent",
+                    attempts=OutboxRow.attempts + 1,
+                    claimed_at=now,
+                    message_id=message_id[:200],
+                    sent_at=now,
+                    last_error=None,
+                )
             )
             return bool(getattr(result, "rowcount", 0))
 
@@ -163,19 +197,6 @@ class OutboxRepository(Repository):
                 update(OutboxRow)
                 .where(OutboxRow.id == entry_id)
                 .values(status="pending", not_before=not_before, last_error=error[:1000])
-            )
-
-    async def hold_destination(self, destination_id: int, not_before: datetime) -> None:
-        """Keep every pending row of a destination until ``not_before`` (a rate limit)."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.destination_id == destination_id,
-                    OutboxRow.status == "pending",
-                    OutboxRow.not_before < not_before,
-                )
-                .values(not_before=not_before)
             )
 
     async def finish(self, entry_id: int, status: OutboxStatus, error: str) -> None:
@@ -262,15 +283,6 @@ class OutboxRepository(Repository):
             )
             return Counter({status: int(count) for status, count in rows.all()})
 
-    async def next_due(self, platforms: Sequence[str]) -> datetime | None:
-        """When the earliest pending row of these platforms becomes due."""
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(func.min(OutboxRow.not_before))
-                .join(DestinationRow, DestinationRow.id == OutboxRow.destination_id)
-                .where(OutboxRow.status == "pending", DestinationRow.platform.in_(list(platforms)))
-            )
-
     async def _enqueue(
         self,
         session: AsyncSession,
@@ -302,19 +314,18 @@ class OutboxRepository(Repository):
         )
         return len((await session.execute(statement)).all())
 
-    async def _entries(self, condition: Any, platforms: Sequence[str], limit: int) -> list[Any]:
+    async def _entries(
+        self, condition: Any, platforms: Sequence[str] | None, limit: int
+    ) -> list[OutboxEntry]:
+        query = (
+            select(OutboxRow, DestinationRow)
+            .join(DestinationRow, DestinationRow.id == OutboxRow.destination_id)
+            .where(condition, DestinationRow.disabled_reason.is_(None))
+        )
+        if platforms is not None:
+            query = query.where(DestinationRow.platform.in_(list(platforms)))
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(OutboxRow, DestinationRow)
-                .join(DestinationRow, DestinationRow.id == OutboxRow.destination_id)
-                .where(
-                    condition,
-                    DestinationRow.disabled_reason.is_(None),
-                    DestinationRow.platform.in_(list(platforms)),
-                )
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            )
+            rows = await session.execute(query.order_by(OutboxRow.id).limit(limit))
             return [_entry(row, destination) for row, destination in rows.all()]
 
     async def _stories_by_id(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, Story]:

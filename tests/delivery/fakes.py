@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from bot.core.errors import DeliveryError
 from bot.core.stories import Destination, Digest, StoryEvent
 
 
@@ -29,6 +32,8 @@ class FakeChat:
     """A Notifier recording every request; errors are queued per channel."""
 
     platform: str = "discord"
+    record_first: bool = False
+    ready_calls: int = 0
     messages: list[Posted] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     errors: dict[str, list[Exception]] = field(default_factory=lambda: defaultdict(list))
@@ -36,23 +41,44 @@ class FakeChat:
     admin_notices: list[tuple[str, str]] = field(default_factory=list)
     crash_after_post: bool = False
     by_key: dict[str, str] = field(default_factory=dict)
+    hang: dict[str, float] = field(default_factory=dict)  # channel → seconds a post hangs
+    gate: asyncio.Event | None = None  # when set, ready() waits for it (a login)
+    sinces: list[tuple[str, datetime | None]] = field(default_factory=list)
 
     def channel(self, channel: str) -> list[Posted]:
         """Messages visible in one channel."""
         return [message for message in self.messages if message.channel == channel]
 
-    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
+    async def ready(self) -> None:
+        self.ready_calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+
+    async def send_alert(
+        self, destination: Destination, event: StoryEvent, key: str, since: datetime | None = None
+    ) -> str:
         changes = tuple(f"{c.field}:{c.old}->{c.new}" for c in event.changes)
         posted = Posted(destination.channel_id, key, event.kind, event.story.title, changes)
-        return self._post(destination, posted)
+        return await self._send(destination, posted, since)
 
-    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+    async def send_digest(
+        self, destination: Destination, digest: Digest, key: str, since: datetime | None = None
+    ) -> str:
         ids = tuple(story.id for story in digest.stories)
         posted = Posted(destination.channel_id, key, "digest", digest.title, stories=ids)
-        return self._post(destination, posted)
+        return await self._send(destination, posted, since)
 
     async def notify_admins(self, destination: Destination, reason: str) -> None:
         self.admin_notices.append((destination.channel_id, reason))
+
+    async def _send(self, destination: Destination, posted: Posted, since: datetime | None) -> str:
+        self.sinces.append((posted.key, since))
+        hang = self.hang.get(destination.channel_id)
+        if hang:
+            await asyncio.sleep(hang)
+            self.requests.append((destination.channel_id, posted.key))
+            raise DeliveryError("the platform did not answer in time")
+        return self._post(destination, posted)
 
     def _post(self, destination: Destination, posted: Posted) -> str:
         self.requests.append((destination.channel_id, posted.key))

@@ -38,7 +38,7 @@ async def test_crash_between_send_and_commit_resends_the_same_key_once(rig: Rig)
     assert row.status == "sending"
 
     restarted = rig.new_outbox()  # a new process: same database, same platform
-    report = await restarted.recover()
+    report = await restarted.deliver_due()
     assert report["sent"] == 1
     assert len(rig.chat.channel("news")) == 1  # the platform de-duplicated the nonce
     assert [key for _, key in rig.chat.requests] == [row.key, row.key]
@@ -51,10 +51,10 @@ async def test_restarts_never_lose_a_row(rig: Rig) -> None:
     await alert_for(rig, "a", "b", "c")
     # Stop before any send: the rows wait in the database for the next process.
     assert [row.status for row in await rig.rows()] == ["pending"] * 3
-    await rig.new_outbox().recover()
+    await rig.new_outbox().deliver_due()
     await rig.new_outbox().deliver_due()
     assert sorted(m.channel for m in rig.chat.messages) == ["a", "b", "c"]
-    await rig.new_outbox().recover()
+    await rig.new_outbox().deliver_due()
     await rig.new_outbox().deliver_due()
     assert len(rig.chat.messages) == 3
 
@@ -111,7 +111,7 @@ async def test_gone_destination_disabled_once_admins_told_once_others_carry_on(
             rig.clock(),
         )
     )
-    await rig.new_outbox().recover()
+    await rig.new_outbox().deliver_due()
     await rig.outbox.deliver_due()
     assert [channel for channel, _ in rig.chat.requests].count("gone") == 1
     assert len(rig.chat.admin_notices) == 1
@@ -189,7 +189,7 @@ async def test_posts_to_one_channel_are_paced_per_platform(store: object) -> Non
     )
     await rig.outbox.deliver_due()
     assert len(rig.chat.messages) == 2
-    assert rig.sleeps == [1.0]
+    assert rig.sleeps == [1.0, 1.0], "the welcome digest, the alert, the update: a gap each"
 
 
 async def test_an_event_stored_but_never_routed_is_routed_at_start(rig: Rig) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from datetime import datetime
 from typing import TextIO
 
 from bot.core.stories import Destination, Digest, Story, StoryEvent
@@ -12,41 +13,45 @@ from bot.stories.digest import digest_lines
 
 
 class ConsoleNotifier:
-    """Prints each alert or digest once per delivery key (a re-send after a crash is skipped)."""
+    """Prints each alert or digest; ``record_first``: the outbox records it as sent, then it
+    prints, so a crash never prints a row twice (a terminal cannot be read back to check).
+    """
 
     platform = "console"
+    record_first = True
 
     def __init__(self, stream: TextIO | None = None, width: int = 100) -> None:
         self._stream = stream if stream is not None else sys.stdout
         self._width = width
-        self._printed: set[str] = set()
 
-    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
+    async def ready(self) -> None:
+        """The terminal is always ready."""
+
+    async def send_alert(
+        self, destination: Destination, event: StoryEvent, key: str, since: datetime | None = None
+    ) -> str:
         """Print a new story, or what changed in an updated one."""
-        if key not in self._printed:
-            label = "NEW SUMMIT STORY" if event.kind == "new" else "SUMMIT STORY UPDATE"
-            lines = [self._rule(f"{label} #{event.story.id}")]
-            for change in event.changes:
-                lines.append(
-                    f"  changed {change.field}: {clean(change.old or '—')} → "
-                    f"{clean(change.new or '—')}"
-                )
-            lines.extend(self._story(event.story))
-            lines.extend(self._why(event.story))
-            self._write(lines)
-            self._printed.add(key)
+        label = "NEW SUMMIT STORY" if event.kind == "new" else "SUMMIT STORY UPDATE"
+        lines = [self._rule(f"{label} #{event.story.id}")]
+        for change in event.changes:
+            lines.append(
+                f"  changed {change.field}: {clean(change.old or '—')} → {clean(change.new or '—')}"
+            )
+        lines.extend(self._story(event.story))
+        lines.extend(self._why(event.story))
+        self._write(lines)
         return f"console:{key}"
 
-    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+    async def send_digest(
+        self, destination: Destination, digest: Digest, key: str, since: datetime | None = None
+    ) -> str:
         """Print a digest: per story its facts, one sentence, its sources and link."""
-        if key not in self._printed:
-            lines = [self._rule(clean(digest.title))]
-            if digest.note:
-                lines.append(clean(digest.note))
-            for story in digest.stories:
-                lines.extend(self._story(story))
-            self._write(lines)
-            self._printed.add(key)
+        lines = [self._rule(clean(digest.title))]
+        if digest.note:
+            lines.append(clean(digest.note))
+        for story in digest.stories:
+            lines.extend(self._story(story))
+        self._write(lines)
         return f"console:{key}"
 
     async def notify_admins(self, destination: Destination, reason: str) -> None:

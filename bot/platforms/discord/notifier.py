@@ -2,7 +2,10 @@
 
 Every channel send carries ``nonce=key[:25]`` (discord.py then adds ``enforce_nonce``), so a
 retry of the same outbox row within Discord's dedupe window returns the message already posted
-instead of posting twice (RELIABILITY D2, §3.5). discord.py's own errors are translated into the
+(RELIABILITY D2, §3.5). That window is only "a few minutes", so every page also carries its
+marker (``ref <nonce>``) at the end of its last embed's footer, or as a subtext line when it
+has no embed: a re-send after an earlier attempt first pages the channel's history back to
+``since`` and returns the message it finds. discord.py's own errors are translated into the
 core's delivery errors here and nowhere else (D1, D4).
 """
 
@@ -11,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import aiohttp
 import discord
@@ -19,17 +24,24 @@ import discord
 from bot.core.errors import DeliveryError, DestinationGone, RateLimited
 from bot.core.stories import Destination, Digest, StoryEvent
 from bot.platforms.discord.render import (
+    CONTENT_MAX,
+    EMBED_TOTAL_MAX,
+    FOOTER_MAX,
     NO_MENTIONS,
     Rendered,
     render_alert,
     render_digest,
     render_notice,
+    truncate,
 )
 
 log = logging.getLogger(__name__)
 
 NONCE_MAX = 25
 UNKNOWN_MESSAGE = 10008
+# Clocks differ: history is read from a little before the row was queued.
+CLOCK_SKEW = timedelta(minutes=2)
+HISTORY_MAX = 10_000
 
 
 def nonce_for(key: str, page: int = 0) -> str:
@@ -39,22 +51,67 @@ def nonce_for(key: str, page: int = 0) -> str:
     return f"{key[: NONCE_MAX - 3]}~{page:02d}"
 
 
+def marker_for(key: str, page: int = 0) -> str:
+    """The text that identifies a posted page in the channel's history."""
+    return f"ref {nonce_for(key, page)}"
+
+
+def with_marker(message: Rendered, marker: str) -> Rendered:
+    """The page with its marker: at the end of its last embed's footer, else of its content."""
+    suffix = f" · {marker}"
+    if not message.embeds:
+        content = truncate(message.content or "", CONTENT_MAX - len(marker) - 4)
+        return replace(message, content=f"{content}\n-# {marker}".lstrip("\n"))
+    embeds = list(message.embeds)
+    last = embeds[-1].copy()
+    footer = last.footer.text or ""
+    room = EMBED_TOTAL_MAX - sum(len(embed) for embed in embeds) + len(footer) - len(suffix)
+    footer = truncate(footer, max(min(FOOTER_MAX - len(suffix), room), 0))
+    last.set_footer(text=(footer + suffix).lstrip(" ·"), icon_url=last.footer.icon_url)
+    embeds[-1] = last
+    return replace(message, embeds=tuple(embeds))
+
+
+def markers_in(message: discord.Message) -> list[str]:
+    """The footer and content texts of a posted message, where markers live."""
+    texts = [embed.footer.text or "" for embed in message.embeds]
+    texts.append(message.content or "")
+    return texts
+
+
 class DiscordNotifier:
     """Posts to Discord channels for the delivery worker; implements ``bot.core.ports.Notifier``."""
 
     platform = "discord"
+    record_first = False
 
-    def __init__(self, client: discord.Client, *, timeout: float = 90.0) -> None:
+    def __init__(self, client: discord.Client, *, timeout: float = 30.0) -> None:
         self._client = client
         self._timeout = timeout
+        self._rest_only = False
 
-    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
-        """Post one alert embed; returns the Discord message id."""
-        return await self._send(destination, [render_alert(event)], key)
+    def use_rest_login(self) -> None:
+        """Posting needs no gateway in this process (``run --once``): ready once logged in."""
+        self._rest_only = True
 
-    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+    async def ready(self) -> None:
+        """Return once the gateway said READY (or, REST only, once logged in)."""
+        while not self._client.is_ready():
+            if self._rest_only and self._client.user is not None:
+                return
+            await asyncio.sleep(0.1)
+
+    async def send_alert(
+        self, destination: Destination, event: StoryEvent, key: str, since: datetime | None = None
+    ) -> str:
+        """Post one alert embed (unless already posted since ``since``); returns its id."""
+        return await self._send(destination, [render_alert(event)], key, since)
+
+    async def send_digest(
+        self, destination: Destination, digest: Digest, key: str, since: datetime | None = None
+    ) -> str:
         """Post a digest (one message, or a few when it is long); returns the first message id."""
-        return await self._send(destination, render_digest(digest), key)
+        return await self._send(destination, render_digest(digest), key, since)
 
     async def notify_admins(self, destination: Destination, reason: str) -> None:
         """Leave a short notice in the channel, or the server's system channel; else log it."""
@@ -81,7 +138,13 @@ class DiscordNotifier:
             return None
         return self._client.get_guild(int(destination.workspace_id))
 
-    async def _send(self, destination: Destination, pages: list[Rendered], key: str) -> str:
+    async def _send(
+        self,
+        destination: Destination,
+        pages: Sequence[Rendered],
+        key: str,
+        since: datetime | None,
+    ) -> str:
         channel_id = _channel_id(destination)
         if channel_id is None:
             raise DestinationGone(f"{destination.channel_id!r} is not a Discord channel id")
@@ -90,17 +153,58 @@ class DiscordNotifier:
         channel = self._client.get_partial_messageable(channel_id)
         first: str | None = None
         async with _delivery_errors(destination), asyncio.timeout(self._timeout):
+            markers = [marker_for(key, page) for page in range(len(pages))]
+            posted = {} if since is None else await self._posted(channel, markers, since)
             for page, message in enumerate(pages):
-                sent = await channel.send(
-                    message.content,
-                    embeds=list(message.embeds),
-                    nonce=nonce_for(key, page),
-                    allowed_mentions=NO_MENTIONS,
-                )
-                first = first or str(sent.id)
+                message_id = posted.get(markers[page])
+                if message_id is not None:
+                    log.info(
+                        "outbox row %s page %d is already in %s as %s: not posting it again",
+                        key,
+                        page,
+                        _where(destination),
+                        message_id,
+                    )
+                else:
+                    marked = with_marker(message, markers[page])
+                    sent = await channel.send(
+                        marked.content,
+                        embeds=list(marked.embeds),
+                        nonce=nonce_for(key, page),
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                    message_id = str(sent.id)
+                first = first or message_id
         if first is None:
             raise DeliveryError("nothing to send")
         return first
+
+    async def _posted(
+        self, channel: discord.PartialMessageable, markers: Sequence[str], since: datetime
+    ) -> dict[str, str]:
+        """Which of ``markers`` our bot posted in the channel since ``since`` (marker → id)."""
+        me = self._client.user.id if self._client.user is not None else None
+        wanted = set(markers)
+        found: dict[str, str] = {}
+        after = discord.Object(discord.utils.time_snowflake(since - CLOCK_SKEW))
+        try:
+            async for message in channel.history(limit=HISTORY_MAX, after=after):
+                if message.author.id != me:
+                    continue
+                for text in markers_in(message):
+                    for marker in wanted - found.keys():
+                        if text.endswith(marker):
+                            found[marker] = str(message.id)
+                if len(found) == len(wanted):
+                    break
+        except discord.Forbidden:
+            # Posting may still be allowed: only Discord's nonce window guards this re-send.
+            log.warning(
+                "cannot read the history of channel %s to check for an earlier post: give "
+                "newsbot Read Message History there",
+                channel.id,
+            )
+        return found
 
 
 def _channel_id(destination: Destination) -> int | None:

@@ -1,16 +1,12 @@
 """The Slack Notifier: posts alerts and digests with chat.postMessage, reconciled against history.
 
 chat.postMessage has no idempotency key (RELIABILITY §3.2), so every post carries the outbox
-key in its message ``metadata`` (event type ``newsbot_delivery``). Before posting to a channel
-the notifier knows which keys are already there: it reads the channel's last messages once per
-channel per process (``conversations.history`` with ``include_all_metadata``), remembers what it
-posts itself, and reads history again after any ambiguous failure (timeout, 5xx, lost
-connection), when Slack may have posted without telling us. A crash between send and commit is
-therefore reconciled by the first history read of the next process: the row's key is found and
-its ``ts`` returned instead of a second post. The Notifier interface has no attempt count, so
-"first attempt" cannot be told apart from "re-sent after a crash"; this cache is what keeps the
-check cheap. Only the last ``history_limit`` messages are read: a post buried under more than
-that many newer messages before the restart would be posted again (logged by the outbox).
+key in its message ``metadata`` (event type ``newsbot_delivery``). When an earlier attempt of
+a row may have posted (a crash, a timeout, a 5xx, a lost connection), the outbox passes
+``since``: the notifier then pages ``conversations.history`` (with ``include_all_metadata``)
+back to ``since`` and returns the ``ts`` of a message carrying the key instead of posting a
+second one, however many messages arrived in the channel meanwhile. A first attempt posts
+without reading history.
 
 The Web API client given here must not retry on its own (``retry_handlers=[]``): a library retry
 of a post whose answer was lost would double it behind our back; the outbox retries instead.
@@ -22,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import aiohttp
@@ -37,8 +33,11 @@ from bot.platforms.slack.render import Message, render_alert, render_digest, ren
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "newsbot_delivery"
-HISTORY_LIMIT = 20
-REMEMBERED_PER_CHANNEL = 500
+HISTORY_PAGE = 200
+HISTORY_PAGES = 50
+# Clocks differ: history is read from a little before the row was queued.
+CLOCK_SKEW = timedelta(minutes=2)
+READY_BACKOFF_MAX = 60.0
 
 GONE_ERRORS: Mapping[str, str] = {
     "channel_not_found": "the channel no longer exists or newsbot cannot see it",
@@ -50,8 +49,6 @@ GONE_ERRORS: Mapping[str, str] = {
     "token_revoked": "newsbot's Slack token was revoked",
     "restricted_action": "the workspace does not allow newsbot to post in that channel",
 }
-# Answers after which Slack may or may not have posted the message.
-AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "timeout"})
 
 
 def page_key(key: str, page: int) -> str:
@@ -63,27 +60,41 @@ class SlackNotifier:
     """Posts to Slack channels for the delivery worker; implements ``bot.core.ports.Notifier``."""
 
     platform = "slack"
+    record_first = False
 
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        *,
-        timeout: float = 30.0,
-        history_limit: int = HISTORY_LIMIT,
-    ) -> None:
+    def __init__(self, client: AsyncWebClient, *, timeout: float = 30.0) -> None:
         self._client = client
         self._timeout = timeout
-        self._history_limit = history_limit
-        # channel → {metadata key: ts}; present only while we know it is up to date.
-        self._posted: dict[str, OrderedDict[str, str]] = {}
 
-    async def send_alert(self, destination: Destination, event: StoryEvent, key: str) -> str:
-        """Post one alert; returns the message ``ts``."""
-        return await self._send(destination, [render_alert(event)], key)
+    async def ready(self) -> None:
+        """Return once ``auth.test`` accepts the token; transient failures are retried."""
+        delay = 1.0
+        while True:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._client.auth_test()
+                return
+            except SlackApiError as exc:
+                error = _short(exc)
+                if error in GONE_ERRORS:
+                    raise DeliveryError(f"{GONE_ERRORS[error]} (Slack: {error})") from exc
+                log.warning("Slack auth.test failed (%s); retrying in %.0f s", error, delay)
+            except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+                log.warning("Slack auth.test failed (%s); retrying in %.0f s", _short(exc), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, READY_BACKOFF_MAX)
 
-    async def send_digest(self, destination: Destination, digest: Digest, key: str) -> str:
+    async def send_alert(
+        self, destination: Destination, event: StoryEvent, key: str, since: datetime | None = None
+    ) -> str:
+        """Post one alert (unless already posted since ``since``); returns the message ``ts``."""
+        return await self._send(destination, [render_alert(event)], key, since)
+
+    async def send_digest(
+        self, destination: Destination, digest: Digest, key: str, since: datetime | None = None
+    ) -> str:
         """Post a digest (one message, or a few when it is long); returns the first ``ts``."""
-        return await self._send(destination, render_digest(digest), key)
+        return await self._send(destination, render_digest(digest), key, since)
 
     async def notify_admins(self, destination: Destination, reason: str) -> None:
         """Leave a short notice in the channel when Slack still lets us; else log it."""
@@ -97,13 +108,19 @@ class SlackNotifier:
             log.info("could not leave a notice in %s: %s", _where(destination), _short(exc))
             log.warning("newsbot stopped posting to %s: %s", _where(destination), reason)
 
-    async def _send(self, destination: Destination, pages: Sequence[Message], key: str) -> str:
+    async def _send(
+        self,
+        destination: Destination,
+        pages: Sequence[Message],
+        key: str,
+        since: datetime | None,
+    ) -> str:
         if destination.platform != "slack" or not destination.channel_id.strip():
             raise DestinationGone(f"{destination.channel_id!r} is not a Slack channel id")
         channel = destination.channel_id.strip()
         first: str | None = None
-        async with self._errors(destination, channel), asyncio.timeout(self._timeout):
-            posted = await self._known(channel)
+        async with self._errors(destination), asyncio.timeout(self._timeout):
+            posted = {} if since is None else await self._posted(channel, since)
             for page, message in enumerate(pages):
                 marker = page_key(key, page)
                 ts = posted.get(marker)
@@ -116,7 +133,6 @@ class SlackNotifier:
                     )
                 else:
                     ts = await self._post(channel, message, marker)
-                    self._remember(channel, marker, ts)
                 first = first or ts
         if first is None:
             raise DeliveryError("nothing to send")
@@ -135,35 +151,37 @@ class SlackNotifier:
             raise DeliveryError("Slack accepted the message but returned no ts")
         return ts
 
-    async def _known(self, channel: str) -> OrderedDict[str, str]:
-        """Our keys among the channel's last messages (read once, then kept up to date)."""
-        known = self._posted.get(channel)
-        if known is not None:
-            return known
-        response = await self._client.conversations_history(
-            channel=channel, limit=self._history_limit, include_all_metadata=True
+    async def _posted(self, channel: str, since: datetime) -> dict[str, str]:
+        """Our keys among the channel's messages since ``since`` (key → ts), every page read."""
+        found: dict[str, str] = {}
+        oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            response = await self._client.conversations_history(
+                channel=channel,
+                oldest=oldest,
+                limit=HISTORY_PAGE,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for message in cast("list[dict[str, Any]]", response.get("messages") or []):
+                marker = _marker(message)
+                if marker is not None and isinstance(message.get("ts"), str):
+                    found.setdefault(marker, message["ts"])
+            metadata = response.get("response_metadata")
+            cursor = metadata.get("next_cursor") if isinstance(metadata, Mapping) else None
+            if not response.get("has_more") or not cursor:
+                return found
+        log.warning(
+            "channel %s has more than %d messages since %s: reconciled the newest only",
+            channel,
+            HISTORY_PAGE * HISTORY_PAGES,
+            since.isoformat(),
         )
-        known = OrderedDict()
-        messages = cast("list[dict[str, Any]]", response.get("messages") or [])
-        for message in reversed(messages):
-            marker = _marker(message)
-            if marker is not None and isinstance(message.get("ts"), str):
-                known[marker] = message["ts"]
-        self._posted[channel] = known
-        return known
-
-    def _remember(self, channel: str, marker: str, ts: str) -> None:
-        known = self._posted.setdefault(channel, OrderedDict())
-        known[marker] = ts
-        while len(known) > REMEMBERED_PER_CHANNEL:
-            known.popitem(last=False)
-
-    def _forget(self, channel: str) -> None:
-        """Slack may have posted without telling us: read history before the next post."""
-        self._posted.pop(channel, None)
+        return found
 
     @contextlib.asynccontextmanager
-    async def _errors(self, destination: Destination, channel: str) -> AsyncIterator[None]:
+    async def _errors(self, destination: Destination) -> AsyncIterator[None]:
         """Translate slack_sdk and transport errors into the core delivery errors."""
         try:
             yield
@@ -179,16 +197,12 @@ class SlackNotifier:
                 ) from exc
             if error in GONE_ERRORS:
                 raise DestinationGone(f"{GONE_ERRORS[error]} (Slack: {error})") from exc
-            if status >= 500 or error in AMBIGUOUS_ERRORS:
-                self._forget(channel)
             raise DeliveryError(
                 f"Slack refused the message ({status}: {error or 'no error code'})"
             ) from exc
         except TimeoutError as exc:
-            self._forget(channel)
             raise DeliveryError("Slack did not answer in time") from exc
         except (SlackClientError, aiohttp.ClientError, OSError) as exc:
-            self._forget(channel)
             raise DeliveryError(f"could not reach Slack: {type(exc).__name__}") from exc
         else:
             log.debug("delivered to %s", _where(destination))

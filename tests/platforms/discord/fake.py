@@ -17,10 +17,12 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import discord.gateway
 import discord.http
+import discord.utils
 import pytest
 import yarl
 from aiohttp import WSMsgType, web
@@ -111,7 +113,7 @@ class FakeDiscord:
         self.failures: deque[Failure] = deque()
         self.guilds: list[dict[str, Any]] = []
         self.base = ""
-        self._ids = itertools.count(200_000_000_000_000_000)
+        self._last_id = 0
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
@@ -184,6 +186,10 @@ class FakeDiscord:
             },
         )
 
+    def forget_nonces(self) -> None:
+        """Discord keeps a nonce only for a few minutes: act as if they have passed."""
+        self._nonces.clear()
+
     def message_calls(self) -> list[Call]:
         """Every request that creates or edits a visible message."""
         return [call for call in self.calls if call.is_message_payload]
@@ -255,6 +261,8 @@ class FakeDiscord:
                 return json_response(self._create(parts[1], body))
             if call.method == "PATCH":
                 return json_response(self._message(parts[1], body, message_id=parts[3]))
+            if call.method == "GET" and len(parts) == 3:
+                return json_response(self._history(parts[1], call.query))
         if parts[0] == "interactions":
             return json_response(self._callback(parts[1], body))
         if parts[0] == "webhooks":
@@ -275,9 +283,24 @@ class FakeDiscord:
             self._nonces[(channel_id, str(nonce))] = message
         return message
 
+    def _history(self, channel_id: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /channels/{id}/messages: newest first, paged by ``before`` or ``after``."""
+        limit = int(query.get("limit") or 50)
+        stored = sorted(self.messages.get(channel_id, []), key=lambda m: int(m["id"]))
+        if "after" in query:
+            after = int(query["after"])
+            return list(reversed([m for m in stored if int(m["id"]) > after][:limit]))
+        before = int(query.get("before") or 1 << 63)
+        return list(reversed([m for m in stored if int(m["id"]) < before]))[:limit]
+
+    def _new_id(self) -> str:
+        """A snowflake of the current time, as Discord's ids are (history pages by them)."""
+        self._last_id = max(discord.utils.time_snowflake(datetime.now(UTC)), self._last_id + 1)
+        return str(self._last_id)
+
     def _message(self, channel_id: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
         message = {
-            "id": extra.pop("message_id", None) or str(next(self._ids)),
+            "id": extra.pop("message_id", None) or self._new_id(),
             "channel_id": channel_id,
             "author": BOT_USER,
             "content": body.get("content") or "",
@@ -309,7 +332,7 @@ class FakeDiscord:
         scope = parts[3] if len(parts) > 4 and parts[2] == "guilds" else "global"
         stored = []
         for command in commands:
-            item = {"id": str(next(self._ids)), "application_id": APP_ID, "version": "1", **command}
+            item = {"id": self._new_id(), "application_id": APP_ID, "version": "1", **command}
             if scope != "global":
                 item["guild_id"] = scope
             stored.append(item)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord.http
@@ -11,7 +13,7 @@ import pytest
 from bot.core.errors import DeliveryError, DestinationGone, RateLimited
 from bot.core.stories import Destination, Digest, FactChange, StoryEvent
 from bot.platforms.discord.bot import NewsBot
-from bot.platforms.discord.notifier import DiscordNotifier, nonce_for
+from bot.platforms.discord.notifier import DiscordNotifier, marker_for, nonce_for
 from tests.platforms.discord.checks import injection_problems, limit_problems
 from tests.platforms.discord.desk import NOW, hostile_story, huge_story, make_story
 from tests.platforms.discord.fake import CHANNEL_ID, GUILD_ID, FakeDiscord
@@ -232,3 +234,62 @@ def test_nonces_fit_discord() -> None:
     assert nonce_for(KEY) == KEY[:25]
     assert nonce_for(KEY, 2) == KEY[:22] + "~02"
     assert nonce_for("short") == "short"
+
+
+async def test_every_page_carries_its_marker_within_the_limits(
+    notifier: DiscordNotifier, fake_discord: FakeDiscord
+) -> None:
+    await notifier.send_alert(HERE, StoryEvent("new", huge_story()), KEY)
+    (body,) = posts(fake_discord)
+    footer = body["embeds"][-1]["footer"]["text"]
+    assert footer.endswith(marker_for(KEY))
+    assert limit_problems(body) == []
+
+
+async def test_a_resend_after_the_nonce_window_finds_its_marker_in_history(
+    notifier: DiscordNotifier, fake_discord: FakeDiscord
+) -> None:
+    """Discord forgot the nonce (past its few minutes); 150 messages came between queue and post."""
+    queued = datetime.now(UTC)
+    for number in range(150):
+        await notifier.send_alert(HERE, StoryEvent("new", make_story()), f"other-{number}")
+    first = await notifier.send_alert(HERE, StoryEvent("new", make_story()), KEY)
+    fake_discord.forget_nonces()
+    again = await notifier.send_alert(HERE, StoryEvent("new", make_story()), KEY, since=queued)
+    assert again == first
+    assert len(fake_discord.messages[CHANNEL_ID]) == 151, "not posted a second time"
+    reads = fake_discord.requests("GET", MESSAGES)
+    assert len(reads) == 2, "paged through history: two pages of 100"
+
+
+async def test_a_resend_with_nothing_in_history_posts_once(
+    notifier: DiscordNotifier, fake_discord: FakeDiscord
+) -> None:
+    """The crash came before the post reached Discord: the marker is absent, so post it."""
+    await notifier.send_alert(
+        HERE, StoryEvent("new", make_story()), KEY, since=datetime.now(UTC) - timedelta(hours=1)
+    )
+    assert len(fake_discord.messages[CHANNEL_ID]) == 1
+    assert len(fake_discord.requests("GET", MESSAGES)) == 1
+
+
+async def test_ready_waits_for_the_gateway_or_a_rest_login(
+    discord_bot: NewsBot, notifier: DiscordNotifier
+) -> None:
+    assert not discord_bot.is_ready()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(notifier.ready(), 0.3)
+    notifier.use_rest_login()
+    await asyncio.wait_for(notifier.ready(), 1)
+
+
+async def test_no_history_permission_still_posts_and_keeps_the_channel(
+    notifier: DiscordNotifier, fake_discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_discord.fail("GET", MESSAGES, 403, {"message": "Missing Access", "code": 50001})
+    with caplog.at_level(logging.WARNING, logger="bot.platforms.discord.notifier"):
+        await notifier.send_alert(
+            HERE, StoryEvent("new", make_story()), KEY, since=datetime.now(UTC)
+        )
+    assert len(fake_discord.messages[CHANNEL_ID]) == 1
+    assert "Read Message History" in caplog.text

@@ -79,7 +79,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.failures: dict[str, list[Failure]] = {}
         self.responses: dict[str, list[dict[str, Any]]] = {}
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._files = itertools.count(1)
         self._arrived = asyncio.Condition()
         self.base = ""
@@ -246,7 +246,9 @@ class FakeSlack:
         return None
 
     def _store(self, params: dict[str, Any]) -> dict[str, Any]:
-        ts = f"1700000000.{next(self._ts):06d}"
+        # Real Slack ts are the post's epoch time, unique per channel: ``oldest`` filters on it.
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        ts = f"{self._last_ts:.6f}"
         metadata = params.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -273,12 +275,19 @@ class FakeSlack:
         if gone:
             return gone
         limit = int(params.get("limit") or 100)
+        offset = int(params.get("cursor") or 0)
+        oldest = float(params.get("oldest") or 0)
         with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
-        newest_first = list(reversed(self.channels.get(params["channel"], [])))[:limit]
-        messages = [
-            {k: v for k, v in m.items() if k != "metadata" or with_metadata} for m in newest_first
+        newest_first = [
+            m for m in reversed(self.channels.get(params["channel"], [])) if float(m["ts"]) > oldest
         ]
-        return {"ok": True, "messages": messages, "has_more": False}
+        page = newest_first[offset : offset + limit]
+        messages = [{k: v for k, v in m.items() if k != "metadata" or with_metadata} for m in page]
+        more = offset + limit < len(newest_first)
+        answer: dict[str, Any] = {"ok": True, "messages": messages, "has_more": more}
+        if more:
+            answer["response_metadata"] = {"next_cursor": str(offset + limit)}
+        return answer
 
     async def m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = USERS.get(params.get("user", ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -131,47 +132,68 @@ async def test_other_errors_are_delivery_errors(
 async def test_a_crash_between_send_and_commit_neither_loses_nor_doubles(
     fake_slack: FakeSlack,
 ) -> None:
+    queued = datetime.now(UTC)
     first_process = notifier_for(fake_slack)
     ts = await first_process.send_alert(HERE, NEW, "row-7")
+    assert fake_slack.called("conversations.history") == [], "a first attempt reads nothing"
     # The process dies here, before the outbox records ts; the row stays "sending".
     del first_process
     restarted = notifier_for(fake_slack)
-    again = await restarted.send_alert(HERE, NEW, "row-7")
+    again = await restarted.send_alert(HERE, NEW, "row-7", since=queued)
     assert again == ts
     assert len(fake_slack.posts()) == 1
-    # One history read per channel per process, of the last 20 messages only.
-    reads = fake_slack.called("conversations.history")
-    assert len(reads) == 2
-    assert reads[-1].params["limit"] == "20"
-    assert reads[-1].params["include_all_metadata"] in ("1", "true", "True")
-    await restarted.send_alert(HERE, NEW, "row-8")
-    assert len(fake_slack.posts()) == 2
-    assert len(fake_slack.called("conversations.history")) == 2
+    (read,) = fake_slack.called("conversations.history")
+    assert read.params["include_all_metadata"] in ("1", "true", "True")
+    assert float(read.params["oldest"]) < queued.timestamp()
+
+
+async def test_reconciliation_pages_back_past_many_newer_messages(
+    notifier: SlackNotifier, fake_slack: FakeSlack
+) -> None:
+    queued = datetime.now(UTC)
+    ts = await notifier.send_alert(HERE, NEW, "row-1")
+    for number in range(250):  # the channel kept talking while newsbot was down
+        await notifier.send_alert(HERE, NEW, f"other-{number}")
+    again = await notifier.send_alert(HERE, NEW, "row-1", since=queued)
+    assert again == ts
+    assert len(fake_slack.posts()) == 251, "not posted a second time"
+    assert len(fake_slack.called("conversations.history")) == 2, "two pages of 200"
+
+
+async def test_history_since_the_row_was_queued_only(
+    notifier: SlackNotifier, fake_slack: FakeSlack
+) -> None:
+    await notifier.send_alert(HERE, NEW, "row-2")
+    later = datetime.now(UTC) + timedelta(minutes=5)  # as if queued after that post
+    await notifier.send_alert(HERE, NEW, "row-2", since=later)
+    assert len(fake_slack.posts()) == 2, "an older message with the key is not this row's"
 
 
 async def test_a_lost_answer_is_reconciled_before_the_retry(
     notifier: SlackNotifier, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
+    queued = datetime.now(UTC)
     await notifier.send_alert(HERE, NEW, "warm-up")
     fake_slack.fail("chat.postMessage", Failure(status=500, error="internal_error", commit=True))
     with pytest.raises(DeliveryError):
         await notifier.send_alert(HERE, NEW, "row-9")
     assert len(fake_slack.posts()) == 2  # Slack posted it; we were not told
     with caplog.at_level(logging.INFO, logger="bot.platforms.slack.notifier"):
-        ts = await notifier.send_alert(HERE, NEW, "row-9")
+        ts = await notifier.send_alert(HERE, NEW, "row-9", since=queued)
     assert ts == fake_slack.posts()[1]["ts"]
     assert len(fake_slack.posts()) == 2
     assert "already in" in caplog.text
-    assert len(fake_slack.called("conversations.history")) == 2
 
 
-async def test_a_definite_refusal_needs_no_second_history_read(
+async def test_a_retry_after_a_refusal_posts_once(
     notifier: SlackNotifier, fake_slack: FakeSlack
 ) -> None:
+    queued = datetime.now(UTC)
     fake_slack.fail("chat.postMessage", Failure(status=429, error="ratelimited"))
     with pytest.raises(RateLimited):
         await notifier.send_alert(HERE, NEW, "k")
-    await notifier.send_alert(HERE, NEW, "k")
+    await notifier.send_alert(HERE, NEW, "k", since=queued)
+    assert len(fake_slack.posts()) == 1
     assert len(fake_slack.called("conversations.history")) == 1
 
 
@@ -183,8 +205,17 @@ async def test_history_rate_limit_is_rate_limited(
         Failure(status=429, error="ratelimited", headers={"Retry-After": "60"}),
     )
     with pytest.raises(RateLimited):
-        await notifier.send_alert(HERE, NEW, "k")
+        await notifier.send_alert(HERE, NEW, "k", since=datetime.now(UTC))
     assert fake_slack.posts() == []
+
+
+async def test_ready_waits_for_auth_test(notifier: SlackNotifier, fake_slack: FakeSlack) -> None:
+    fake_slack.fail("auth.test", Failure(status=503, error="service_unavailable"))
+    await notifier.ready()
+    assert len(fake_slack.called("auth.test")) == 2, "retried after the failure"
+    fake_slack.fail("auth.test", Failure(error="invalid_auth"))
+    with pytest.raises(DeliveryError, match="no longer valid"):
+        await notifier.ready()
 
 
 async def test_notify_admins_leaves_a_notice(

@@ -1,0 +1,554 @@
+"""A crash rig: the real ``newsbot run`` in a subprocess, ``kill -9``-ed at chosen stages.
+
+Feeds, articles and a fake Discord or Slack run in this process on 127.0.0.1; the bot runs as
+``python -m bot run`` (Discord's REST and gateway bases pointed at the fake by a two-line
+wrapper, since discord.py has no setting for them). Ten channels: seven healthy, one that
+hangs every post, one that answers 429 with a Retry-After now and then, one that is gone.
+
+Each life of the bot gets one more summit story in the feed and is killed at one stage:
+
+- ``fetch``: while the feed request is open;
+- ``article``: while an article page is being read for the analysis;
+- ``analysis``: shortly after the article was answered (spaCy at work);
+- ``insert``: as soon as a story event is committed (routing and outbox insert follow);
+- ``send``: while a post is open at the fake platform;
+- ``answered``: right after the platform answered a post (before the outbox commit);
+- ``recovery``: at the first history read (reconciliation) or post after a restart.
+
+Discord forgets its nonces at every kill (as if its few minutes had passed), so only the
+marker in history can prevent a double. The last life is not killed; the rig then counts, per
+healthy channel, each story's alerts: 0 lost, 0 doubled is the goal. It also measures how long
+after the last start everything was delivered, and how far apart one story's alerts landed
+in the healthy channels (the hung and rate-limited channels must not hold them up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.core.stories import Destination
+from bot.storage.newsdesk import Repositories
+from bot.storage.store import Store
+from bot.stories.desk import Desk
+from tests.platforms.discord import fake as discord_fake
+from tests.platforms.slack import fake as slack_fake
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = ("fetch", "article", "analysis", "insert", "send", "answered", "recovery")
+HEALTHY = 7
+HUNG, LIMITED, GONE = "hung", "limited", "gone"
+RETRY_AFTER = 4.0
+
+PAIRS = [
+    ("Donald Trump", "Kim Jong Un", "Hanoi", "Vietnam"),
+    ("Emmanuel Macron", "Olaf Scholz", "Paris", "France"),
+    ("Xi Jinping", "Vladimir Putin", "Beijing", "China"),
+    ("Joe Biden", "Fumio Kishida", "Tokyo", "Japan"),
+    ("Narendra Modi", "Anthony Albanese", "New Delhi", "India"),
+    ("Recep Tayyip Erdogan", "Volodymyr Zelensky", "Istanbul", "Turkey"),
+    ("Lula da Silva", "Javier Milei", "Brasilia", "Brazil"),
+    ("Justin Trudeau", "Keir Starmer", "Ottawa", "Canada"),
+    ("Yoon Suk Yeol", "Shigeru Ishiba", "Seoul", "South Korea"),
+    ("Cyril Ramaphosa", "Bola Tinubu", "Pretoria", "South Africa"),
+    ("Giorgia Meloni", "Pedro Sanchez", "Rome", "Italy"),
+    ("Prabowo Subianto", "Anwar Ibrahim", "Jakarta", "Indonesia"),
+]
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+WRAPPER = """
+import os, sys, yarl, discord.gateway, discord.http
+base = os.environ.get("SOAK_DISCORD_BASE")
+if base:
+    discord.http.Route.BASE = f"http://{base}/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://{base}/gateway")
+from bot.cli import main
+sys.argv = ["newsbot", "run"]
+main()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def story_text(number: int) -> tuple[str, str, str]:
+    """Title, summary and city of the ``number``-th distinct summit."""
+    a, b, city, country = PAIRS[number % len(PAIRS)]
+    day = DAYS[number % len(DAYS)]
+    return (
+        f"{a} and {b} to hold summit in {city}",
+        f"{a} and {b} will hold a summit in {city}, {country}, on {day}, officials said. "
+        "The two leaders are expected to discuss trade and security.",
+        city,
+    )
+
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Trigger:
+    """What the current life waits for before it is killed."""
+
+    stage: str = ""
+    fired: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fire(self, stage: str) -> None:
+        if self.stage == stage:
+            self.fired.set()
+
+
+@dataclass
+class Post:
+    """One message the fake platform stored."""
+
+    channel: str
+    marker: str
+    alert_city: str | None
+    at: float
+    life: int
+
+
+class Site:
+    """The feed and its article pages."""
+
+    def __init__(self, trigger: Trigger) -> None:
+        self.trigger = trigger
+        self.stories: list[int] = []
+        self.app = web.Application()
+        self.app.router.add_get("/feed.xml", self.feed)
+        self.app.router.add_get("/article/{n}", self.article)
+        self.base = ""
+
+    async def feed(self, request: web.Request) -> web.Response:
+        self.trigger.fire("fetch")
+        if self.trigger.stage == "fetch":
+            await asyncio.sleep(30)  # the kill comes first
+        entries = []
+        for number in self.stories:
+            title, summary, _ = story_text(number)
+            link = f"{self.base}/article/{number}"
+            entries.append(
+                f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
+                f"<description>{summary}</description>"
+                f"<pubDate>Tue, 24 Nov 2026 09:{number:02d}:00 GMT</pubDate></item>"
+            )
+        body = f"<rss version='2.0'><channel><title>Wire</title>{''.join(entries)}</channel></rss>"
+        return web.Response(body=body.encode(), content_type="application/rss+xml")
+
+    async def article(self, request: web.Request) -> web.Response:
+        self.trigger.fire("article")
+        if self.trigger.stage == "article":
+            await asyncio.sleep(30)
+        number = int(request.match_info["n"])
+        title, summary, _ = story_text(number)
+        html = f"<html><body><article><h1>{title}</h1><p>{summary}</p></article></body></html>"
+        response = web.Response(text=html, content_type="text/html")
+        if self.trigger.stage == "analysis":
+            loop = asyncio.get_running_loop()
+            loop.call_later(random.uniform(0.02, 0.3), self.trigger.fire, "analysis")
+        return response
+
+
+class Platform:
+    """Common bookkeeping of the two fake platforms."""
+
+    name = ""
+
+    def __init__(self, trigger: Trigger) -> None:
+        self.trigger = trigger
+        self.posts: list[Post] = []
+        self.life = 0
+        self.limited_posts = 0
+        self.names = [f"ok{n}" for n in range(HEALTHY)] + [HUNG, LIMITED, GONE]
+
+    def record(self, channel: str, marker: str, city: str | None) -> None:
+        self.posts.append(Post(channel, marker, city, time.monotonic(), self.life))
+
+    def after_answer(self) -> None:
+        if self.trigger.stage == "answered":
+            asyncio.get_running_loop().call_soon(self.trigger.fire, "answered")
+
+    def reconciling(self) -> None:
+        self.trigger.fire("recovery")
+
+    async def before_post(self, channel: str) -> str | None:
+        """None to go on; else "hang", "limit" or "gone"."""
+        self.trigger.fire("recovery")
+        if channel == self.channel_id(HUNG):
+            return "hang"
+        if channel == self.channel_id(GONE):
+            return "gone"
+        if channel == self.channel_id(LIMITED):
+            self.limited_posts += 1
+            if self.limited_posts % 3 == 1:
+                return "limit"
+        if self.trigger.stage == "send":
+            self.trigger.fire("send")
+            await asyncio.sleep(30)
+        return None
+
+    def channel_id(self, name: str) -> str:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """After a kill: the platform's own de-duplication window has passed."""
+
+
+class ChaosDiscord(discord_fake.FakeDiscord, Platform):
+    name = "discord"
+
+    def __init__(self, trigger: Trigger) -> None:
+        discord_fake.FakeDiscord.__init__(self)
+        Platform.__init__(self, trigger)
+
+    def channel_id(self, name: str) -> str:
+        return str(900_000_000_000_000_000 + self.names.index(name))
+
+    def forget(self) -> None:
+        self.forget_nonces()
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        parts = request.match_info["tail"].strip("/").split("/")
+        if parts[:1] == ["channels"] and parts[2:] == ["messages"]:
+            if request.method == "GET":
+                self.reconciling()
+            elif request.method == "POST":
+                verdict = await self.before_post(parts[1])
+                if verdict == "hang":
+                    await asyncio.sleep(3600)
+                if verdict == "gone":
+                    return discord_fake.json_response(
+                        {"message": "Unknown Channel", "code": 10003}, 404
+                    )
+                if verdict == "limit":
+                    return discord_fake.json_response(
+                        {"message": "slow", "retry_after": RETRY_AFTER, "global": False},
+                        429,
+                        {"Via": "1.1 google", "Retry-After": str(RETRY_AFTER)},
+                    )
+        response = await super()._rest(request)
+        if request.method == "POST" and parts[2:] == ["messages"]:
+            self.after_answer()
+        return response
+
+    def _create(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        known = len(self.messages.get(channel_id, []))
+        message = super()._create(channel_id, body)
+        if len(self.messages.get(channel_id, [])) > known:
+            footer = "".join(str(e.get("footer", {}).get("text", "")) for e in body["embeds"])
+            marker = (footer + str(body.get("content") or "")).rsplit("ref ", 1)[-1]
+            city = None
+            if str(body.get("content") or "").startswith("**New summit story"):
+                city = next(
+                    (c for *_, c, _ in PAIRS if c in json.dumps(body["embeds"][0]["title"])), "?"
+                )
+            name = self.names[int(channel_id) - 900_000_000_000_000_000]
+            self.record(name, marker, city)
+        return message
+
+
+class ChaosSlack(slack_fake.FakeSlack, Platform):
+    name = "slack"
+
+    def __init__(self, trigger: Trigger) -> None:
+        slack_fake.FakeSlack.__init__(self)
+        Platform.__init__(self, trigger)
+
+    def channel_id(self, name: str) -> str:
+        return f"C0{name.upper()}"
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == "conversations.history":
+            self.reconciling()
+        if method == "chat.postMessage":
+            params: dict[str, Any] = dict(request.query)
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+            verdict = await self.before_post(str(params.get("channel")))
+            if verdict == "hang":
+                await asyncio.sleep(3600)
+            if verdict == "gone":
+                return web.json_response({"ok": False, "error": "channel_not_found"})
+            if verdict == "limit":
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(int(RETRY_AFTER))},
+                )
+            self.calls.append(slack_fake.Call(method, params, dict(request.headers)))
+            message = self._store(params)
+            metadata = message.get("metadata") or {}
+            marker = str((metadata.get("event_payload") or {}).get("key"))
+            lead = str(params.get("text") or "")
+            city = None
+            if lead.startswith("New summit story"):
+                city = next((c for *_, c, _ in PAIRS if c in lead), "?")
+            name = next(n for n in self.names if self.channel_id(n) == params["channel"])
+            self.record(name, marker, city)
+            self.after_answer()
+            return web.json_response(
+                {"ok": True, "channel": params["channel"], "ts": message["ts"], "message": message}
+            )
+        return await super().api(request)
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    return runner, int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+
+@dataclass
+class Result:
+    """What one soak measured."""
+
+    platform: str
+    backend: str
+    kills: Counter[str] = field(default_factory=Counter)
+    missed_triggers: Counter[str] = field(default_factory=Counter)
+    stories: int = 0
+    expected: int = 0
+    lost: list[tuple[str, str]] = field(default_factory=list)
+    doubled: list[tuple[str, str]] = field(default_factory=list)
+    deliver_after_restart: float = 0.0
+    max_spread: float = 0.0
+    gone_posts: int = 0
+    last_by_channel: dict[str, float] = field(default_factory=dict)
+    log_tail: str = ""
+
+    def line(self) -> str:
+        return (
+            f"{self.platform:7} {self.backend:10} kills {sum(self.kills.values()):3} "
+            f"stories {self.stories:2} alerts expected {self.expected:3} "
+            f"lost {len(self.lost)} doubled {len(self.doubled)} "
+            f"delivered {self.deliver_after_restart:5.1f} s after the last start, "
+            f"other channels within {self.max_spread:4.2f} s of each other"
+            + (f", missed triggers {dict(self.missed_triggers)}" if self.missed_triggers else "")
+        )
+
+
+class Soak:
+    """One platform, one database, a list of kill stages."""
+
+    def __init__(self, platform: str, database_url: str, work: Path, stages: list[str]) -> None:
+        self.trigger = Trigger()
+        self.platform: ChaosDiscord | ChaosSlack = (
+            ChaosDiscord(self.trigger) if platform == "discord" else ChaosSlack(self.trigger)
+        )
+        self.database_url = database_url
+        self.work = work
+        self.stages = stages
+        self.site = Site(self.trigger)
+        self.result = Result(platform, "postgresql" if "postgresql" in database_url else "sqlite")
+        self.bot: asyncio.subprocess.Process | None = None
+        self.log = work / "bot.log"
+
+    async def run(self, progress: Callable[[str], None] = lambda _: None) -> Result:
+        runners = []
+        try:
+            runner, port = await serve(self.site.app)
+            runners.append(runner)
+            self.site.base = f"http://127.0.0.1:{port}"
+            if isinstance(self.platform, ChaosDiscord):
+                await self.platform.start()
+            else:
+                runner, api_port = await serve(self.platform.app)
+                runners.append(runner)
+                self.platform.base = f"http://127.0.0.1:{api_port}"
+            await self._prepare()
+            for number, stage in enumerate(self.stages):
+                self.site.stories.append(number)
+                await self._life(stage)
+                progress(f"{self.result.platform}/{self.result.backend}: killed at {stage}")
+            self.site.stories.append(len(self.stages))
+            await self._last_life()
+            self._check()
+        finally:
+            await self._kill()
+            if isinstance(self.platform, ChaosDiscord):
+                await self.platform.close()
+            for runner in runners:
+                await runner.cleanup()
+        return self.result
+
+    def _env(self) -> dict[str, str]:
+        (self.work / "feeds.toml").write_text("feeds = []\n", encoding="utf-8")
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.environ.get("SOAK_BOT_ROOT", str(ROOT)),
+            "NEWSBOT_DATABASE_URL": self.database_url,
+            "NEWSBOT_ALLOW_HOSTS": "127.0.0.1",
+            "NEWSBOT_FEEDS_FILE": str(self.work / "feeds.toml"),
+            "NEWSBOT_POLL__FIRST_POLL_ANNOUNCE": "100",
+            "NEWSBOT_PARSE__WORKERS": "1",
+            "NEWSBOT_HEALTH_PORT": str(free_port()),
+            "NEWSBOT_LOG_LEVEL": "INFO",
+        }
+        if isinstance(self.platform, ChaosDiscord):
+            env["SOAK_DISCORD_BASE"] = self.platform.base
+            env["NEWSBOT_DISCORD__TOKEN"] = discord_fake.BOT_TOKEN
+        else:
+            env["NEWSBOT_SLACK__BOT_TOKEN"] = slack_fake.BOT_TOKEN
+            env["NEWSBOT_SLACK__SIGNING_SECRET"] = slack_fake.SIGNING_SECRET
+            env["NEWSBOT_SLACK__API_BASE_URL"] = self.platform.base + "/api/"
+            env["NEWSBOT_SLACK__HTTP_HOST"] = "127.0.0.1"
+            env["NEWSBOT_SLACK__HTTP_PORT"] = str(free_port())
+        return env
+
+    async def _prepare(self) -> None:
+        """A migrated database with the feed and ten subscribed channels."""
+        store = await Store.open(self.database_url)
+        try:
+            now = datetime.now(UTC)
+            await store.add_feed(f"{self.site.base}/feed.xml", now, title="Wire")
+            repositories = Repositories.over(store.engine)
+
+            async def no_feeds(url: str) -> Any:
+                raise AssertionError(url)
+
+            desk = Desk(repositories, store, no_feeds, clock=lambda: datetime.now(UTC))
+            workspace = discord_fake.GUILD_ID if self.result.platform == "discord" else "T0TEAM"
+            for name in self.platform.names:
+                channel = self.platform.channel_id(name)
+                await desk.subscribe(
+                    Destination(self.result.platform, channel, workspace), "alerts"
+                )
+        finally:
+            await store.close()
+
+    async def _count(self, sql: str) -> int:
+        engine = create_async_engine(self.database_url)
+        try:
+            async with engine.connect() as connection:
+                return int((await connection.execute(text(sql))).scalar() or 0)
+        finally:
+            await engine.dispose()
+
+    async def _due_now(self) -> None:
+        """Time passed: the feed is due at the next start."""
+        engine = create_async_engine(self.database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE feeds SET next_poll_at = NULL"))
+        finally:
+            await engine.dispose()
+
+    async def _start(self) -> None:
+        await self._due_now()
+        self.platform.life += 1
+        handle = self.log.open("ab")
+        self.bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            WRAPPER,
+            cwd=self.work,
+            env=self._env(),
+            stdout=handle,
+            stderr=handle,
+            start_new_session=True,
+        )
+        handle.close()
+
+    async def _kill(self) -> None:
+        if self.bot is not None and self.bot.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.bot.pid, signal.SIGKILL)  # the bot and its parser worker
+            await self.bot.wait()
+        self.bot = None
+
+    async def _life(self, stage: str) -> None:
+        self.trigger.stage = stage
+        self.trigger.fired = asyncio.Event()
+        events = await self._count("SELECT count(*) FROM story_events")
+        await self._start()
+        try:
+            if stage == "insert":
+                await asyncio.wait_for(self._events_above(events), 90)
+            else:
+                await asyncio.wait_for(self.trigger.fired.wait(), 90)
+        except TimeoutError:
+            self.result.missed_triggers[stage] += 1
+        await self._kill()
+        self.result.kills[stage] += 1
+        self.trigger.stage = ""
+        self.platform.forget()
+
+    async def _events_above(self, count: int) -> None:
+        while await self._count("SELECT count(*) FROM story_events") <= count:
+            await asyncio.sleep(0.02)
+
+    def _expected(self) -> set[tuple[str, str]]:
+        healthy = [n for n in self.platform.names if n not in (HUNG, GONE)]
+        cities = {story_text(number)[2] for number in self.site.stories}
+        return {(channel, city) for channel in healthy for city in cities}
+
+    async def _last_life(self) -> None:
+        self.trigger.stage = ""
+        started = time.monotonic()
+        await self._start()
+        expected = self._expected()
+        deadline = started + 120
+        while time.monotonic() < deadline:
+            got = {(p.channel, p.alert_city) for p in self.platform.posts if p.alert_city}
+            if expected <= got:
+                break
+            await asyncio.sleep(0.1)
+        last = max(
+            (p.at for p in self.platform.posts if p.life == self.platform.life),
+            default=started,
+        )
+        self.result.deliver_after_restart = last - started
+        for post in self.platform.posts:
+            if post.life == self.platform.life:
+                self.result.last_by_channel[post.channel] = round(post.at - started, 1)
+        await asyncio.sleep(3)  # anything that would double shows up now
+        await self._kill()
+        self.result.log_tail = self.log.read_text(errors="replace")[-4000:]
+
+    def _check(self) -> None:
+        result = self.result
+        expected = self._expected()
+        result.stories = len(self.site.stories)
+        result.expected = len(expected)
+        alerts: Counter[tuple[str, str]] = Counter(
+            (p.channel, p.alert_city) for p in self.platform.posts if p.alert_city
+        )
+        result.lost = sorted(expected - set(alerts))
+        markers = Counter((p.channel, p.marker) for p in self.platform.posts)
+        result.doubled = sorted({k for k, n in alerts.items() if n > 1})
+        result.doubled += sorted(k for k, n in markers.items() if n > 1 and k not in alerts)
+        result.gone_posts = sum(p.channel == GONE for p in self.platform.posts)
+        spread: dict[tuple[str, int], list[float]] = defaultdict(list)
+        for post in self.platform.posts:
+            if post.alert_city and post.channel.startswith("ok"):
+                spread[(post.alert_city, post.life)].append(post.at)
+        complete = [times for times in spread.values() if len(times) == HEALTHY]
+        result.max_spread = max((max(t) - min(t) for t in complete), default=0.0)

@@ -1,0 +1,48 @@
+"""The real ``newsbot run`` killed with SIGKILL at representative stages: 0 lost, 0 doubled.
+
+The full soak (seven stages per platform and backend, ≥ 20 kills) is benchmarks/crash_soak.py;
+these runs keep the riskiest kill points in the suite: a story stored but not yet routed, a
+post the platform answered before the outbox recorded it, and the restart's reconciliation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.delivery.crashrig import Soak
+
+
+def check(soak: Soak) -> None:
+    result = soak.result
+    assert result.missed_triggers == {}, result.log_tail
+    assert result.lost == [], f"lost {result.lost}\n{result.log_tail}"
+    assert result.doubled == [], f"doubled {result.doubled}\n{result.log_tail}"
+    assert result.deliver_after_restart < 60, result.last_by_channel
+    assert result.max_spread < 2.0, "a hung or rate-limited channel held up the others"
+    assert result.gone_posts == 0
+
+
+@pytest.mark.slow
+async def test_discord_killed_after_answering_and_during_recovery(tmp_path: Path) -> None:
+    soak = Soak(
+        "discord",
+        f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}",
+        tmp_path,
+        ["insert", "answered", "recovery"],
+    )
+    await soak.run()
+    check(soak)
+
+
+@pytest.mark.slow
+async def test_slack_killed_during_analysis_and_after_answering(tmp_path: Path) -> None:
+    soak = Soak(
+        "slack",
+        f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}",
+        tmp_path,
+        ["analysis", "answered"],
+    )
+    await soak.run()
+    check(soak)
