@@ -39,7 +39,7 @@ class ParsedFeed:
 
 @dataclass(frozen=True, slots=True)
 class FeedInfo:
-    """A feed as the rest of the app sees it."""
+    """A feed as the rest of the app sees it; ``owners`` as in bot.core.tenancy."""
 
     id: int
     url: str
@@ -51,6 +51,7 @@ class FeedInfo:
     last_success_at: datetime | None = None
     interval_seconds: int | None = None
     validators: Validators = Validators()
+    owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.feedurl import display_host
 from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, FactChange, Story, StoryEvent, StoryFacts, Subscription
+from bot.core.tenancy import OPERATOR
 from bot.core.text import first_sentence, join_within
 from bot.stories.digest import digest_lines
 from bot.stories.facts import change_label, status_text, when_text, where_text, who_text
@@ -466,7 +468,7 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Message:
     entries = []
     for feed in feeds:
         name = clean(feed.title, 100) or domain(feed.url) or "untitled feed"
-        host = domain(feed.url) or "invalid address"
+        host = domain(feed.url) or display_host(feed.url)
         if feed.disabled_reason:
             health = f":no_entry: disabled: {clean(feed.disabled_reason, 120)}"
         elif feed.consecutive_failures:
@@ -475,6 +477,8 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Message:
             )
         else:
             health = ":white_check_mark: ok"
+        if OPERATOR in feed.owners:
+            health += " · :globe_with_meridians: shared by the operator"
         entries.append(f"`#{feed.id}` *{name}* — {link(host, feed.url)} — {health}")
     return fit(
         f"Feeds ({len(feeds)})",
@@ -485,7 +489,7 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Message:
 def render_feed_added(feed: FeedInfo) -> Message:
     """Confirmation for ``/feeds add``."""
     name = clean(feed.title, 150) or domain(feed.url) or "the feed"
-    host = domain(feed.url) or clean(feed.url, 200)
+    host = domain(feed.url) or display_host(feed.url)
     return notice(f"Added feed `#{feed.id}` *{name}* ({host}).")
 
 
@@ -549,13 +553,20 @@ def render_watches(terms: Sequence[str], heading: str = "Watched names and keywo
     return fit(heading, [section(f"*{clean(heading, 100)}*\n{body}")])
 
 
-def render_notice(reason: str) -> Message:
-    """The short notice left in a channel when newsbot stops posting there."""
+def render_notice(reason: str, channel_id: str) -> Message:
+    """The short notice left when newsbot stops posting in a channel; it names the channel."""
     return notice(
-        "newsbot stopped posting summit alerts here: "
+        f"newsbot stopped posting summit alerts in {channel_ref(channel_id)}: "
         f"{clean(reason, 500)}. A workspace admin can fix the channel (invite newsbot with "
         "`/invite @newsbot`) and run `/alerts on` again."
     )
+
+
+def channel_ref(channel_id: str) -> str:
+    """A channel mention Slack shows by name (``<#C0123>``), or plain text if not an id."""
+    if re.fullmatch(r"[CGD][A-Z0-9]{2,30}", channel_id):
+        return f"<#{channel_id}>"
+    return f"channel {clean(channel_id, 40)}"
 
 
 def notice(text: str) -> Message:

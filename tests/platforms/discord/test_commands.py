@@ -334,7 +334,7 @@ async def test_watch_add_list_remove(chat: Chat, desk: FakeNewsDesk) -> None:
     calls = await chat("watch", "add", {"term": "  Macron "})
     assert answer(calls)["embeds"][0]["description"] == "• Macron"
     await chat("watch", "add", {"term": "climate"})
-    calls = await chat("watch", "list", permissions=MEMBER_PERMISSIONS)
+    calls = await chat("watch", "list")
     assert answer(calls)["embeds"][0]["description"] == "• Macron\n• climate"
     calls = await chat("watch", "remove", {"term": "Macron"})
     assert answer(calls)["embeds"][0]["title"] == "Still watching"
@@ -377,11 +377,15 @@ async def test_configuration_is_refused_in_direct_messages(
     assert desk.calls == []
 
 
-async def test_members_may_read(chat: Chat, desk: FakeNewsDesk) -> None:
-    for group, sub in [("alerts", "status"), ("feeds", "list"), ("summit", "latest")]:
+async def test_members_may_read_stories_but_not_settings(chat: Chat, desk: FakeNewsDesk) -> None:
+    calls = await chat("summit", "latest", permissions=MEMBER_PERMISSIONS)
+    assert "errors" not in answer(calls)
+    for group, sub in [("alerts", "status"), ("feeds", "list"), ("watch", "list")]:
         calls = await chat(group, sub, permissions=MEMBER_PERMISSIONS)
-        assert "errors" not in answer(calls)
-    assert [name for name, _ in desk.calls] == ["subscription", "list_feeds", "latest"]
+        assert ephemeral_error(calls) == (
+            "You need the Manage Server permission to change newsbot's settings here."
+        )
+    assert [name for name, _ in desk.calls] == ["latest"]
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def every_rendering(story_factory: Any) -> list[Rendered]:
             )
         ),
         render_watches([INJECTION, INJECTION]),
-        Rendered(content=render_notice(INJECTION)),
+        Rendered(content=render_notice(INJECTION, 3000)),
     ]
 
 

@@ -272,6 +272,8 @@ class FakeSlack:
         gone = self._gone(params["channel"])
         if gone:
             return gone
+        if params["channel"] == OUTSIDE_CHANNEL:
+            return {"ok": False, "error": "not_in_channel"}
         limit = int(params.get("limit") or 100)
         with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
         newest_first = list(reversed(self.channels.get(params["channel"], [])))[:limit]

@@ -63,7 +63,7 @@ def everything(story_factory: object) -> list[Message]:
             Subscription(HERE, "both", "0 8 * * *", hostile_text, disabled_reason=hostile_text)
         ),
         render_watches([hostile_text] * 300),
-        render_notice(hostile_text),
+        render_notice(hostile_text, "C0123"),
         render_error(hostile_text),
     ]
 
