@@ -473,14 +473,18 @@ def _pack(content: str, embeds: Sequence[discord.Embed], max_messages: int = 1) 
 # --- digests and calendar ----------------------------------------------------------------------
 
 
+EMPTY_DIGEST = "No summit stories this time."
+
+
 def render_digest(digest: Digest, *, max_messages: int = 3) -> list[Rendered]:
     """A concise digest: one compact embed per story, packed into as few messages as fit."""
     count = len(digest.stories)
+    if not digest.stories:  # one sentence says so: no "0 stories", no second "none"
+        empty = clean(digest.note, 500) if digest.note else EMPTY_DIGEST
+        return [fit(f"**{clean(digest.title, 200)}**\n{empty}", [])]
     heading = f"**{clean(digest.title, 200)}** · {count} stor{'ies' if count != 1 else 'y'}"
     if digest.note:
         heading += f"\n{clean(digest.note, 500)}"
-    if not digest.stories:
-        return [fit(heading + "\nNo summit stories this time.", [])]
     return _pack(heading, [_story_card(story) for story in digest.stories], max_messages)
 
 

@@ -41,6 +41,7 @@ from bot.platforms.slack.inputs import (
 from bot.platforms.slack.render import (
     Message,
     clean,
+    code,
     notice,
     render_digest,
     render_error,
@@ -275,7 +276,7 @@ class SlackCommands:
             return public(render_story(await self.desk.story(parse_ref(rest, "story"))))
         if sub == "upcoming":
             return await self._upcoming(command, client)
-        raise BadInput(f"I do not know `/summit {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /summit {code(sub, 30)}.")
 
     async def _upcoming(self, command: Body, client: AsyncWebClient) -> Reply:
         stories = await self.desk.upcoming()
@@ -315,7 +316,7 @@ class SlackCommands:
             await self._admin(command, client)
             removed = await self.desk.remove_feed(destination, feed_id)
             return ephemeral(render_feed_removed(removed))
-        raise BadInput(f"I do not know `/feeds {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /feeds {code(sub, 30)}.")
 
     # /alerts on|off|status
     async def alerts(self, command: Body, client: AsyncWebClient) -> Reply:
@@ -339,7 +340,7 @@ class SlackCommands:
             await self._admin(command, client)
             await self.desk.unsubscribe(destination)
             return ephemeral(notice("Summit alerts and digests are off in this channel."))
-        raise BadInput(f"I do not know `/alerts {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /alerts {code(sub, 30)}.")
 
     # /digest now
     async def digest(self, command: Body, client: AsyncWebClient) -> Reply:
@@ -372,7 +373,7 @@ class SlackCommands:
                 return ephemeral(render_watches(terms, "Now watching"))
             terms = await self.desk.unwatch(destination, term)
             return ephemeral(render_watches(terms, "Still watching"))
-        raise BadInput(f"I do not know `/watch {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /watch {code(sub, 30)}.")
 
     async def _admin(self, command: Body, client: AsyncWebClient) -> None:
         await self.admins.check(

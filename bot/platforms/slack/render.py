@@ -51,6 +51,10 @@ _WHITESPACE = re.compile(r"\s+")
 # even if a message is ever posted with link_names.
 _BARE_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# mrkdwn has no escape character, so the markers of bold, strike, code and italics in feed text
+# become look-alikes; "_" only where it could open or close italics (not in snake_case).
+_MARKERS = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+_ITALIC_MARK = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +91,21 @@ def truncate(text: str, limit: int) -> str:
 
 
 def clean(text: str | None, limit: int) -> str:
-    """Feed text made inert for mrkdwn and plain text: one line, escaped, cut to ``limit``."""
+    """Feed text made inert for mrkdwn and plain text: one line, escaped, no formatting markers,
+    cut to ``limit``."""
     if not text:
         return ""
     # Escaping only lengthens text: what lies past a few times the limit can never be shown.
     text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 2 + 64])).strip()
+    text = _ITALIC_MARK.sub("\u02cd", text.translate(_MARKERS))
     return truncate(escape(_BARE_BROADCAST.sub("@\u2060", text)), limit)
+
+
+def code(text: str, limit: int) -> str:
+    """Text as inline code, where mrkdwn formats nothing: escaped, no backticks, one line."""
+    inner = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 2])).strip()
+    inner = escape(inner.replace("`", "\u02cb"))
+    return f"`{truncate(inner, limit) or ' '}`"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -400,18 +413,21 @@ def _pack(heading: list[Block], cards: Sequence[Block], max_messages: int) -> li
     return pages
 
 
+EMPTY_DIGEST = "No summit stories this time."
+
+
 def render_digest(digest: Digest, *, max_messages: int = 3) -> list[Message]:
     """A concise digest: one section per story, packed into as few messages as fit."""
     count = len(digest.stories)
     title = clean(digest.title, 140)
+    if not digest.stories:  # one sentence says so: no "0 stories", no second "none"
+        empty = clean(digest.note, 500) if digest.note else EMPTY_DIGEST
+        return [fit(f"{title}: {empty}", [header(title), section(empty)])]
     heading: list[Block] = [header(title)]
     note = f"{count} stor{'ies' if count != 1 else 'y'}"
     if digest.note:
         note += f" · {clean(digest.note, 500)}"
     heading.append(context(note))
-    if not digest.stories:
-        empty = "No summit stories this time."
-        return [fit(f"{title}: {empty}", [*heading, section(empty)])]
     pages = _pack(heading, [story_card(story) for story in digest.stories], max_messages)
     shown = sum(1 for page in pages for block in page if block.get("type") == "section")
     left = count - shown
@@ -512,7 +528,7 @@ def render_subscription(subscription: Subscription | None) -> Message:
         return notice("Alerts are off in this channel. Turn them on with `/alerts on`.")
     fields = [f"*Mode*\n{_MODES.get(subscription.mode, clean(subscription.mode, 50))}"]
     if subscription.mode in ("digest", "both"):
-        fields.append(f"*Schedule*\n`{clean(subscription.schedule or 'default', 100)}`")
+        fields.append(f"*Schedule*\n{code(subscription.schedule or 'default', 100)}")
         fields.append(f"*Time zone*\n{clean(subscription.timezone, 100)}")
     filters = subscription.filters
     for name, values in (
@@ -536,9 +552,7 @@ def render_subscribed(subscription: Subscription) -> Message:
     if subscription.mode == "alerts":
         what = "alerts for new summit stories and changed facts"
     else:
-        schedule = (
-            f"`{clean(subscription.schedule, 100)}`" if subscription.schedule else "a default time"
-        )
+        schedule = code(subscription.schedule, 100) if subscription.schedule else "a default time"
         what = f"a digest on {schedule} ({clean(subscription.timezone, 100)})"
         if subscription.mode == "both":
             what = "alerts and " + what
