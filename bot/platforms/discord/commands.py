@@ -165,8 +165,11 @@ def check_can_post(interaction: Interaction) -> None:
     """Refuse ``/alerts on`` where the bot could not post (its resolved ``app_permissions``)."""
     missing = missing_permissions(interaction.app_permissions)
     if missing:
+        # Errors are shown escaped (no live mentions), so the channel is named by its name.
+        name = getattr(interaction.channel, "name", None)
+        where = f"#{name}" if name else f"the channel {interaction.channel_id}"
         raise InvalidInput(
-            f"newsbot cannot post in <#{interaction.channel_id}>: it lacks "
+            f"newsbot cannot post in {where}: it lacks "
             f"{', '.join(missing)} there. Give the newsbot role these permissions in this "
             "channel, then run `/alerts on` again."
         )

@@ -195,13 +195,14 @@ def destination_of(command: Body) -> Destination:
     return Destination("slack", channel, team)
 
 
-async def check_can_post(client: AsyncWebClient, channel_id: str) -> None:
+async def check_can_post(client: AsyncWebClient, channel_id: str, name: str) -> None:
     """Refuse ``/alerts on`` in a channel newsbot cannot post to (it is not a member).
 
     conversations.history answers ``not_in_channel`` for a channel the bot is not in, with
     the ``channels:history`` scope newsbot already has for reconciliation.
     """
-    where = f"<#{channel_id}>"
+    # Errors are shown escaped (no live syntax), so the channel is named by its name.
+    where = f"#{name}" if name else f"the channel {channel_id}"
     try:
         await client.conversations_history(channel=channel_id, limit=1)
     except SlackApiError as exc:
@@ -329,7 +330,8 @@ class SlackCommands:
         if sub == "on":
             mode, schedule, zone = parse_alerts_on(rest)
             await self._admin(command, client)
-            await check_can_post(client, destination.channel_id)
+            name = str(command.get("channel_name") or "")
+            await check_can_post(client, destination.channel_id, name)
             subscription = await self.desk.subscribe(
                 destination, cast("Mode", mode), schedule=schedule, timezone=zone or "UTC"
             )

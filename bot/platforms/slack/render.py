@@ -90,14 +90,18 @@ def truncate(text: str, limit: int) -> str:
     return _PARTIAL_ENTITY.sub("", cut).rstrip() + ELLIPSIS
 
 
-def clean(text: str | None, limit: int) -> str:
-    """Feed text made inert for mrkdwn and plain text: one line, escaped, no formatting markers,
-    cut to ``limit``."""
+def clean(text: str | None, limit: int, *, markers: bool = False) -> str:
+    """Feed text made inert for mrkdwn and plain text: one line, escaped, cut to ``limit``.
+
+    Formatting markers become look-alikes unless ``markers`` (our own sentences, which may
+    format a command as code, quoting at most what the user typed).
+    """
     if not text:
         return ""
     # Escaping only lengthens text: what lies past a few times the limit can never be shown.
     text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 2 + 64])).strip()
-    text = _ITALIC_MARK.sub("\u02cd", text.translate(_MARKERS))
+    if not markers:
+        text = _ITALIC_MARK.sub("\u02cd", text.translate(_MARKERS))
     return truncate(escape(_BARE_BROADCAST.sub("@\u2060", text)), limit)
 
 
@@ -591,12 +595,12 @@ def notice(text: str) -> Message:
 
 def render_error(message: str) -> Message:
     """A user-facing error sentence, escaped (it may quote what the user typed)."""
-    text = clean(message, 1000) or "Something went wrong."
+    text = clean(message, 1000, markers=True) or "Something went wrong."
     return Message(text=text, blocks=(section(f":warning: {text}"),))
 
 
 def render_usage(problem: str | None, usage: str) -> Message:
     """What was wrong with the command, and how to type it."""
-    lead = f":warning: {clean(problem, 500)}\n" if problem else ""
+    lead = f":warning: {clean(problem, 500, markers=True)}\n" if problem else ""
     text = f"{lead}*Usage*\n{usage}"
     return Message(text=truncate(text, TEXT_MAX), blocks=(section(text),))

@@ -24,6 +24,7 @@ from tests.platforms.slack.fake import (
     OUTSIDE_CHANNEL,
     OWNER,
     TEAM_ID,
+    USERS,
     FakeSlack,
 )
 
@@ -309,3 +310,35 @@ async def test_unexpected_error_is_generic_and_logged(
     assert GENERIC_ERROR in answer.text
     assert "boom" not in answer.text
     assert any(record.exc_info for record in caplog.records)
+
+
+# --- issue 11 items -----------------------------------------------------------------------------
+
+
+async def test_alerts_on_where_newsbot_is_not_a_member_says_so(
+    chat: Chat, desk: FakeNewsDesk
+) -> None:
+    answer = await chat("/alerts", "on", channel=OUTSIDE_CHANNEL)
+    assert "newsbot is not a member of #news, so it cannot post there" in answer.text
+    assert "`/invite @newsbot`" in answer.text
+    assert desk.called("subscribe") == []
+
+
+async def test_a_demoted_admin_loses_rights_at_once(
+    chat: Chat, desk: FakeNewsDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = await chat("/watch", "add Macron", user=MEMBER)
+    assert "Only workspace admins" in answer.text
+    monkeypatch.setitem(USERS, MEMBER, {**USERS[MEMBER], "is_admin": True})
+    answer = await chat("/watch", "add Macron", user=MEMBER)
+    assert "Now watching" in answer.text
+    monkeypatch.setitem(USERS, MEMBER, {**USERS[MEMBER], "is_admin": False})
+    answer = await chat("/watch", "add Putin", user=MEMBER)
+    assert "Only workspace admins" in answer.text
+    assert desk.called("watch") == [(HERE, "Macron")]
+
+
+async def test_commands_in_a_direct_message_are_refused(chat: Chat, desk: FakeNewsDesk) -> None:
+    answer = await chat("/feeds", "list", channel="D0DIRECT")
+    assert "not in a direct message" in answer.text
+    assert desk.calls == []
