@@ -17,6 +17,7 @@ from bot.core.errors import ConfigError, InvalidInput, NewsbotError, StorageUnav
 from bot.core.models import FeedInfo
 from bot.core.ports import Notifier
 from bot.core.stories import Destination
+from bot.core.tenancy import OPERATOR
 from bot.delivery.outbox import OutboxPolicy
 from bot.delivery.service import DeliveryService
 from bot.ingest.article import ArticleReader
@@ -298,14 +299,14 @@ class App:
             "start-up cycle: %d feed(s) polled, %d new item(s)", report.feeds, report.new_items
         )
 
-    async def add_checked_feed(self, url: str) -> FeedInfo:
-        """Fetch and parse a feed before watching it, so a typo or a web page is refused."""
+    async def add_checked_feed(self, url: str, owner: str = OPERATOR) -> FeedInfo:
+        """Fetch and parse a feed before ``owner`` watches it: a typo or a web page is refused."""
         normal = self.policy.check_url(url)
         fetched = await self.fetcher.fetch(normal)
         parsed = await self.parser.parse(fetched.body, fetched.headers, fetched.final_url)
         target = fetched.permanent_url or normal
         try:
-            return await self.store.add_feed(target, self.clock(), title=parsed.title)
+            return await self.store.add_feed(target, self.clock(), title=parsed.title, owner=owner)
         except DuplicateFeed as exc:
             raise InvalidInput(f"{exc}; see the feed list") from None
 
@@ -392,8 +393,8 @@ async def build_app(
 
             # The desk, the Discord bot and delivery need each other; these closures are
             # only called once everything below exists.
-            async def add_feed(url: str) -> FeedInfo:
-                return await app.add_checked_feed(url)
+            async def add_feed(url: str, owner: str) -> FeedInfo:
+                return await app.add_checked_feed(url, owner)
 
             def wake() -> None:
                 delivery.wake()
@@ -487,4 +488,5 @@ def describe_feed(feed: FeedInfo) -> str:
     elif feed.consecutive_failures:
         state = f"failing ({feed.consecutive_failures}): {feed.last_error}"
     title = feed.title or "(untitled)"
-    return f"{feed.id:>4}  {title[:40]:<40}  {feed.url}\n      {state}"
+    owners = ", ".join(feed.owners) or "nobody"
+    return f"{feed.id:>4}  {title[:40]:<40}  {feed.url}\n      {state} · owners: {owners}"

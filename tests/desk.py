@@ -19,6 +19,9 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 class FakeNewsDesk:
     """Implements bot.core.ports.NewsDesk in memory; records every call.
 
+    Feeds are one list whatever the channel: tenancy is the real Desk's (tests/platforms/
+    test_tenancy.py runs it through both platforms).
+
     ``gate``, when set, holds every call until it is opened: a slow core.
     """
 
@@ -67,7 +70,7 @@ class FakeNewsDesk:
         events = "".join(f"BEGIN:VEVENT\r\nUID:story-{s.id}\r\nEND:VEVENT\r\n" for s in stories)
         return f"BEGIN:VCALENDAR\r\n{events}END:VCALENDAR\r\n".encode()
 
-    async def add_feed(self, url: str) -> FeedInfo:
+    async def add_feed(self, destination: Destination, url: str) -> FeedInfo:
         await self._record("add_feed", url)
         if any(feed.url == url for feed in self.feeds.values()):
             raise InvalidInput("That feed is already watched.")
@@ -75,13 +78,13 @@ class FakeNewsDesk:
         self.feeds[feed.id] = feed
         return feed
 
-    async def remove_feed(self, feed_id: int) -> FeedInfo:
+    async def remove_feed(self, destination: Destination, feed_id: int) -> FeedInfo:
         await self._record("remove_feed", feed_id)
         if feed_id not in self.feeds:
             raise NotFound(f"There is no feed #{feed_id}.")
         return self.feeds.pop(feed_id)
 
-    async def list_feeds(self) -> list[FeedInfo]:
+    async def list_feeds(self, destination: Destination) -> list[FeedInfo]:
         await self._record("list_feeds")
         return list(self.feeds.values())
 
@@ -133,7 +136,9 @@ class FakeNewsDesk:
         await self._record("suggest_stories", prefix, limit)
         return [(s.id, s.title) for s in self.stories if prefix.lower() in s.title.lower()][:limit]
 
-    async def suggest_feeds(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
+    async def suggest_feeds(
+        self, destination: Destination, prefix: str, limit: int = 25
+    ) -> list[tuple[int, str]]:
         await self._record("suggest_feeds", prefix, limit)
         return [
             (f.id, f.title or f.url)

@@ -39,7 +39,7 @@ class ParsedFeed:
 
 @dataclass(frozen=True, slots=True)
 class FeedInfo:
-    """A feed as the rest of the app sees it."""
+    """A feed as the rest of the app sees it; ``owners`` as in bot.core.tenancy."""
 
     id: int
     url: str
@@ -53,6 +53,7 @@ class FeedInfo:
     validators: Validators = Validators()
     # The URL the feed was added with; item keys resolve relative GUIDs against it.
     identity: str | None = None
+    owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

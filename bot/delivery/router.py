@@ -56,8 +56,9 @@ class Router:
         """Route every waiting event; returns the number of outbox rows queued."""
         queued = 0
         while events := await self._outbox.unrouted_events():
-            subscriptions, watches = await self._subscriptions.alert_targets()
             for event_id, event in events:
+                # Only servers and workspaces that see a feed of the story (bot.core.tenancy).
+                subscriptions, watches = await self._subscriptions.alert_targets(event.story.id)
                 targets = [
                     (destination, alert_key(event_id, destination))
                     for destination in recipients(event, subscriptions, watches)

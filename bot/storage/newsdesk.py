@@ -26,6 +26,7 @@ from bot.core.stories import (
     Story,
     Subscription,
 )
+from bot.core.tenancy import destination_sees
 from bot.delivery.records import (
     DueDigest,
     Watch,
@@ -43,6 +44,8 @@ from bot.storage.rows import (
 )
 from bot.storage.tables import (
     DestinationRow,
+    FeedOwnerRow,
+    ItemRow,
     StoryChangeRow,
     StoryEventRow,
     StoryRow,
@@ -297,6 +300,18 @@ def _subscription(row: SubscriptionRow, destination: DestinationRow) -> Subscrip
     )
 
 
+async def _story_owners(session: AsyncSession, story_id: int) -> set[str]:
+    """Every owner of a feed that carried one of the story's reports."""
+    query = (
+        select(FeedOwnerRow.owner)
+        .join(ItemRow, ItemRow.feed_id == FeedOwnerRow.feed_id)
+        .join(StorySourceRow, StorySourceRow.item_id == ItemRow.id)
+        .where(StorySourceRow.story_id == story_id)
+        .distinct()
+    )
+    return set(await session.scalars(query))
+
+
 class SubscriptionRepository(Repository):
     """Per-destination subscriptions and watches."""
 
@@ -339,9 +354,16 @@ class SubscriptionRepository(Repository):
             found = await self._row(session, destination)
             return None if found is None else _subscription(*found)
 
-    async def alert_targets(self) -> tuple[list[Subscription], list[Watch]]:
-        """Enabled subscriptions that want alerts, and watches of enabled destinations."""
+    async def alert_targets(
+        self, story_id: int | None = None
+    ) -> tuple[list[Subscription], list[Watch]]:
+        """Enabled subscriptions that want alerts, and watches of enabled destinations.
+
+        With ``story_id``, only destinations whose server or workspace sees a feed that
+        reported the story (its own, or the operator's shared ones: bot.core.tenancy).
+        """
         async with self._sessions() as session:
+            owners = None if story_id is None else await _story_owners(session, story_id)
             subscriptions = [
                 _subscription(row, destination)
                 for row, destination in (
@@ -355,6 +377,7 @@ class SubscriptionRepository(Repository):
                         .order_by(SubscriptionRow.id)
                     )
                 ).all()
+                if owners is None or destination_sees(destination_of(destination), owners)
             ]
             watches = [
                 Watch(destination_of(destination), term)
@@ -366,6 +389,7 @@ class SubscriptionRepository(Repository):
                         .order_by(WatchRow.id)
                     )
                 ).all()
+                if owners is None or destination_sees(destination_of(destination), owners)
             ]
             return subscriptions, watches
 

@@ -30,8 +30,15 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.core.errors import NewsbotError, NotFound, StorageUnavailable
+from bot.core.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
+from bot.core.feedurl import clean_url, identity
 from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
+from bot.core.tenancy import OPERATOR, sees
 from bot.settings import mask_url_password
 from bot.storage.db import (
     create_engine,
@@ -40,7 +47,15 @@ from bot.storage.db import (
     migrate,
     storage_problem,
 )
-from bot.storage.tables import AnalysisRow, FeedRow, ItemRow, LeaseRow, MetaRow, UTCDateTime
+from bot.storage.tables import (
+    AnalysisRow,
+    FeedOwnerRow,
+    FeedRow,
+    ItemRow,
+    LeaseRow,
+    MetaRow,
+    UTCDateTime,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +71,8 @@ _MAX_LAST_MODIFIED = 100
 DEFAULT_LEASE = timedelta(minutes=2)
 
 
-class DuplicateFeed(NewsbotError):
-    """The feed URL is already watched."""
+class DuplicateFeed(InvalidInput):
+    """The feed (under this or another spelling of its URL) is already watched."""
 
 
 class Store:
@@ -156,11 +171,50 @@ class Store:
         now: datetime,
         title: str | None = None,
         interval_seconds: int | None = None,
+        *,
+        owner: str = OPERATOR,
     ) -> FeedInfo:
-        """Watch a new URL; raises DuplicateFeed when it is already watched."""
-        async with self._session_writing() as session:
+        """Subscribe ``owner`` to a feed; raises DuplicateFeed when it already sees that feed.
+
+        The URL is stored in its clean form and identified by ``bot.core.feedurl.identity``, so
+        another spelling of a watched feed is the same feed. A feed another owner already has
+        gains an owner and is still fetched once.
+        """
+        address, key = clean_url(url), identity(url)
+        for attempt in range(2):
+            try:
+                async with self._session_writing() as session:
+                    return await self._subscribe(
+                        session,
+                        address=address,
+                        key=key,
+                        now=now,
+                        title=title,
+                        interval_seconds=interval_seconds,
+                        owner=owner,
+                    )
+            except IntegrityError:
+                # Another writer added the same feed at the same moment: it exists now.
+                if attempt:
+                    raise DuplicateFeed(f"{address} is already watched") from None
+        raise AssertionError("unreachable")
+
+    async def _subscribe(
+        self,
+        session: AsyncSession,
+        *,
+        address: str,
+        key: str,
+        now: datetime,
+        title: str | None,
+        interval_seconds: int | None,
+        owner: str,
+    ) -> FeedInfo:
+        row = await session.scalar(select(FeedRow).where(FeedRow.url_key == key))
+        if row is None:
             row = FeedRow(
-                url=url,
+                url=address,
+                url_key=key,
                 title=title,
                 created_at=now,
                 next_poll_at=now,
@@ -169,17 +223,26 @@ class Store:
                 seeded=False,
             )
             session.add(row)
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise DuplicateFeed(f"{url} is already watched") from exc
-            return _feed_info(row)
+            await session.flush()
+        owners = await _owners(session, [row.id])
+        if owner in owners[row.id] or OPERATOR in owners[row.id]:
+            shared = owner not in owners[row.id]
+            where = " for every server and workspace by newsbot's operator" if shared else ""
+            raise DuplicateFeed(f"{row.url} is already watched{where} (feed #{row.id})")
+        session.add(FeedOwnerRow(feed_id=row.id, owner=owner, added_at=now))
+        await session.flush()
+        return _feed_info(row, (*owners[row.id], owner))
 
-    async def list_feeds(self) -> list[FeedInfo]:
-        """Every feed, oldest first."""
+    async def list_feeds(self, owner: str | None = None) -> list[FeedInfo]:
+        """Every feed, oldest first; with ``owner``, only the feeds that owner sees."""
         async with self._sessions() as session:
-            rows = await session.scalars(select(FeedRow).order_by(FeedRow.id))
-            return [_feed_info(row) for row in rows]
+            rows = list(await session.scalars(select(FeedRow).order_by(FeedRow.id)))
+            owners = await _owners(session, [row.id for row in rows])
+            return [
+                _feed_info(row, owners[row.id])
+                for row in rows
+                if owner is None or sees(owner, owners[row.id])
+            ]
 
     async def feed_count(self) -> int:
         """How many feeds exist (to know whether defaults must be loaded)."""
@@ -194,13 +257,31 @@ class Store:
                 raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
             return _feed_info(row)
 
-    async def remove_feed(self, feed_id: int) -> FeedInfo:
-        """Stop watching a feed and forget its items; raises NotFound."""
+    async def remove_feed(self, feed_id: int, owner: str | None = None) -> FeedInfo:
+        """Unsubscribe ``owner`` (None: every owner) from a feed; raises NotFound.
+
+        The feed stops being polled, and its items are forgotten, once nobody owns it. A feed
+        ``owner`` does not see is reported as not found, so its existence does not leak.
+        """
         async with self._session_writing() as session:
             row = await session.get(FeedRow, feed_id)
-            if row is None:
-                raise NotFound(f"no feed with id {feed_id}: see `newsbot feeds list`")
-            info = _feed_info(row)
+            owners = (await _owners(session, [feed_id]))[feed_id] if row is not None else ()
+            if row is None or (owner is not None and not sees(owner, owners)):
+                raise NotFound(f"no feed with id {feed_id}: see the feed list")
+            if owner is not None and owner not in owners:
+                raise PermissionDenied(
+                    f"feed #{feed_id} is provided for every server and workspace by newsbot's "
+                    "operator; only the operator can remove it (`newsbot feeds remove`)"
+                )
+            left = () if owner is None else tuple(o for o in owners if o != owner)
+            info = _feed_info(row, left)
+            if left:
+                await session.execute(
+                    delete(FeedOwnerRow).where(
+                        FeedOwnerRow.feed_id == feed_id, FeedOwnerRow.owner == owner
+                    )
+                )
+                return info
             await session.execute(delete(ItemRow).where(ItemRow.feed_id == feed_id))
             await session.delete(row)
             return info
@@ -319,10 +400,17 @@ class Store:
                 "p_next_poll_at": next_poll_at,
                 "p_title": title[:500] if title else None,
                 "p_url": None,
+                "p_url_key": None,
             }
             if new_url is not None and len(new_url) <= MAX_FEED_URL:
-                taken = await conn.scalar(select(FEEDS.c.id).where(FEEDS.c.url == new_url))
-                params["p_url"] = new_url if taken is None else None
+                key = identity(new_url)
+                taken = await conn.scalar(
+                    select(FEEDS.c.id).where(
+                        or_(FEEDS.c.url == new_url, FEEDS.c.url_key == key), FEEDS.c.id != feed_id
+                    )
+                )
+                if taken is None:
+                    params["p_url"], params["p_url_key"] = new_url, key
             await conn.execute(_POLLED, params)
         return stored
 
@@ -536,6 +624,7 @@ _POLLED = (
         last_error=None,
         title=func.coalesce(bindparam("p_title", type_=String()), FEEDS.c.title),
         url=func.coalesce(bindparam("p_url", type_=String()), FEEDS.c.url),
+        url_key=func.coalesce(bindparam("p_url_key", type_=String()), FEEDS.c.url_key),
         # SET reads the row as it was, so a feed adopting a 301 keeps its first URL here.
         identity=func.coalesce(FEEDS.c.identity, FEEDS.c.url),
         lease_owner=None,
@@ -585,7 +674,21 @@ def _fits(value: str | None, limit: int) -> str | None:
     return value if value is None or len(value) <= limit else None
 
 
-def _feed_info(row: FeedRow | Row[Any]) -> FeedInfo:
+async def _owners(session: AsyncSession, feed_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """Each feed's owners, in the order they subscribed."""
+    found: dict[int, list[str]] = {feed_id: [] for feed_id in feed_ids}
+    if feed_ids:
+        query = (
+            select(FeedOwnerRow.feed_id, FeedOwnerRow.owner)
+            .where(FeedOwnerRow.feed_id.in_(list(feed_ids)))
+            .order_by(FeedOwnerRow.added_at, FeedOwnerRow.owner)
+        )
+        for feed_id, owner in (await session.execute(query)).all():
+            found[feed_id].append(owner)
+    return {feed_id: tuple(owners) for feed_id, owners in found.items()}
+
+
+def _feed_info(row: FeedRow | Row[Any], owners: Sequence[str] = ()) -> FeedInfo:
     return FeedInfo(
         id=row.id,
         url=row.url,
@@ -598,6 +701,7 @@ def _feed_info(row: FeedRow | Row[Any]) -> FeedInfo:
         last_success_at=row.last_success_at,
         interval_seconds=row.interval_seconds,
         validators=Validators(etag=row.etag, last_modified=row.last_modified),
+        owners=tuple(owners),
     )
 
 

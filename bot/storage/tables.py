@@ -53,12 +53,14 @@ class Base(DeclarativeBase):
 
 
 class FeedRow(Base):
-    """A polled feed: one row per unique URL, whoever subscribed to it."""
+    """A polled feed: one row per feed (``url_key``, see bot.core.feedurl), whoever owns it."""
 
     __tablename__ = "feeds"
+    __table_args__ = (Index("uq_feeds_url_key", "url_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url_key: Mapped[str] = mapped_column(String(2048))
     title: Mapped[str | None] = mapped_column(String(500))
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
@@ -77,6 +79,19 @@ class FeedRow(Base):
     # Which replica polls the feed right now, and until when (see Store.claim_feed).
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedOwnerRow(Base):
+    """A server, workspace or the operator subscribed to a feed (bot.core.tenancy)."""
+
+    __tablename__ = "feed_owners"
+    __table_args__ = (Index("ix_feed_owners_owner", "owner"),)
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str] = mapped_column(String(120), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ItemRow(Base):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, get_args
 from zoneinfo import ZoneInfo
@@ -10,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.models import FeedInfo
 from bot.core.stories import Destination, Digest, Filters, Mode, Story, Subscription
+from bot.core.tenancy import OPERATOR, owner_of
 from bot.delivery.digests import DEFAULT_SCHEDULE, NextFire
 from bot.delivery.records import welcome_key
 from bot.ingest.schedule import next_fire
@@ -21,14 +24,29 @@ MAX_COUNT = 25
 MAX_WATCHES = 25
 MAX_QUERY = 200
 CHOICE_NAME = 100  # Discord's limit for an autocomplete choice's name
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 class FeedCatalog(Protocol):
     """The feed operations the desk needs (``bot.storage.store.Store`` has them)."""
 
-    async def list_feeds(self) -> list[FeedInfo]: ...
+    async def list_feeds(self, owner: str | None = None) -> list[FeedInfo]: ...
 
-    async def remove_feed(self, feed_id: int) -> FeedInfo: ...
+    async def remove_feed(self, feed_id: int, owner: str | None = None) -> FeedInfo: ...
+
+
+AddFeed = Callable[[str, str], Awaitable[FeedInfo]]
+"""Fetches, checks and stores a feed for an owner: ``add(url, owner)``."""
+
+
+def visible_term(term: str) -> str:
+    """``term`` without invisible characters (zero-width, bidi controls), spaces collapsed.
+
+    Such characters make two terms look alike, reorder the text shown in lists, and break
+    autocomplete, which shows the term as typed.
+    """
+    shown = "".join(char for char in term if unicodedata.category(char) not in _INVISIBLE)
+    return " ".join(shown.split())
 
 
 def _checked_zone(timezone: str) -> str:
@@ -55,7 +73,7 @@ class Desk:
         self,
         repositories: Repositories,
         feeds: FeedCatalog,
-        add_feed: Callable[[str], Awaitable[FeedInfo]],
+        add_feed: AddFeed,
         *,
         clock: Callable[[], datetime],
         fire: NextFire = next_fire,
@@ -100,22 +118,30 @@ class Desk:
         """An .ics file of the dated stories."""
         return calendar_ics(stories, self._clock())
 
-    # feeds
+    # feeds: each server or workspace has its own (bot.core.tenancy)
 
-    async def add_feed(self, url: str) -> FeedInfo:
-        """Fetch, check and add a feed (through the safe fetcher the app injects)."""
+    async def add_feed(self, destination: Destination, url: str) -> FeedInfo:
+        """Subscribe the channel's server or workspace to a feed, fetched and checked first."""
+        owner = owner_of(destination)
         url = url.strip()
         if not url or len(url) > 2048:
             raise InvalidInput("give the feed's address, e.g. https://example.com/rss")
-        return await self._add_feed(url)
+        return await self._add_feed(url, owner)
 
-    async def remove_feed(self, feed_id: int) -> FeedInfo:
-        """Stop polling a feed; raises NotFound."""
-        return await self._feeds.remove_feed(feed_id)
+    async def remove_feed(self, destination: Destination, feed_id: int) -> FeedInfo:
+        """Unsubscribe the channel's server or workspace from a feed; raises NotFound."""
+        return await self._feeds.remove_feed(feed_id, owner_of(destination))
 
-    async def list_feeds(self) -> list[FeedInfo]:
-        """Every feed."""
-        return await self._feeds.list_feeds()
+    async def list_feeds(self, destination: Destination) -> list[FeedInfo]:
+        """The feeds the channel's server or workspace sees: its own and the operator's.
+
+        Other owners of a shared URL are left out of ``owners``: they are none of its business.
+        """
+        owner = owner_of(destination)
+        return [
+            replace(feed, owners=tuple(o for o in feed.owners if o in (owner, OPERATOR)))
+            for feed in await self._feeds.list_feeds(owner)
+        ]
 
     # subscriptions
 
@@ -128,6 +154,7 @@ class Desk:
         filters: Filters | None = None,
     ) -> Subscription:
         """Turn alerts and/or digests on for a channel; the first time, queue a short digest."""
+        owner_of(destination)  # a DM or a channel outside any server owns no settings
         if mode not in get_args(Mode):
             raise InvalidInput("mode must be alerts, digest or both")
         timezone = _checked_zone(timezone)
@@ -160,15 +187,18 @@ class Desk:
 
     async def unsubscribe(self, destination: Destination) -> None:
         """Turn alerts and digests off for a channel (its watches stay)."""
+        owner_of(destination)
         if not await self._subscriptions.unsubscribe(destination):
             raise NotFound("alerts are not on in this channel")
 
     async def subscription(self, destination: Destination) -> Subscription | None:
         """The channel's settings, or None."""
+        owner_of(destination)
         return await self._subscriptions.get(destination)
 
     async def digest_now(self, destination: Destination) -> Digest:
         """A digest of current stories with the channel's filters, to show right away."""
+        owner_of(destination)
         now = self._clock()
         subscription = await self._subscriptions.get(destination)
         stories = await self._stories.recent(now - self._current)
@@ -181,9 +211,12 @@ class Desk:
 
     async def watch(self, destination: Destination, term: str) -> list[str]:
         """Alert the channel about any story that mentions ``term``; returns all its terms."""
-        term = " ".join(term.split())
-        if not 2 <= len(term) <= 100:
-            raise InvalidInput("a watch is a name or keyword of 2 to 100 characters")
+        owner_of(destination)
+        term = visible_term(term)
+        if not 2 <= len(term) <= 100 or not any(char.isalnum() for char in term):
+            raise InvalidInput(
+                "a watch is a name or keyword of 2 to 100 visible characters, e.g. Macron"
+            )
         terms = await self._subscriptions.add_watch(destination, term, self._clock(), MAX_WATCHES)
         if terms is None:
             raise InvalidInput(f"this channel already watches {MAX_WATCHES} terms: remove one")
@@ -191,13 +224,15 @@ class Desk:
 
     async def unwatch(self, destination: Destination, term: str) -> list[str]:
         """Stop watching ``term``; raises NotFound when it was not watched."""
-        terms = await self._subscriptions.remove_watch(destination, " ".join(term.split()))
+        owner_of(destination)
+        terms = await self._subscriptions.remove_watch(destination, visible_term(term))
         if terms is None:
             raise NotFound(f"this channel does not watch {term!r}")
         return terms
 
     async def watches(self, destination: Destination) -> list[str]:
         """The terms the channel watches."""
+        owner_of(destination)
         return await self._subscriptions.watches(destination)
 
     # autocomplete
@@ -207,15 +242,21 @@ class Desk:
         found = await self._stories.suggest(prefix[:MAX_QUERY], max(1, min(limit, MAX_COUNT)))
         return [(story_id, title[:CHOICE_NAME]) for story_id, title in found]
 
-    async def suggest_feeds(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
-        """(id, name) of feeds whose id, title or address matches ``prefix``."""
+    async def suggest_feeds(
+        self, destination: Destination, prefix: str, limit: int = 25
+    ) -> list[tuple[int, str]]:
+        """(id, name) of the channel's own feeds whose id, title or address matches ``prefix``."""
+        owner = owner_of(destination)
         needle = prefix.strip().casefold()
         found = [
             (feed.id, (feed.title or feed.url)[:CHOICE_NAME])
-            for feed in await self._feeds.list_feeds()
-            if not needle
-            or str(feed.id).startswith(needle)
-            or needle in (feed.title or "").casefold()
-            or needle in feed.url.casefold()
+            for feed in await self._feeds.list_feeds(owner)
+            if owner in feed.owners
+            and (
+                not needle
+                or str(feed.id).startswith(needle)
+                or needle in (feed.title or "").casefold()
+                or needle in feed.url.casefold()
+            )
         ]
         return found[: max(1, min(limit, MAX_COUNT))]

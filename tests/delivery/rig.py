@@ -48,7 +48,7 @@ class Rig:
         self.sleeps: list[float] = []
         self.outbox = self.new_outbox()
         self.service = DeliveryService(self.router, self.digests, self.outbox, clock=self.clock)
-        self.added: list[str] = []
+        self.added: list[tuple[str, str]] = []
         self.desk = Desk(self.repos, store, self._add_feed, clock=self.clock)
 
     def new_outbox(self, chat: FakeChat | None = None) -> Outbox:
@@ -65,9 +65,9 @@ class Rig:
             sleep=sleep,
         )
 
-    async def _add_feed(self, url: str) -> FeedInfo:
-        self.added.append(url)
-        return await self.store.add_feed(url, self.clock())
+    async def _add_feed(self, url: str, owner: str) -> FeedInfo:
+        self.added.append((url, owner))
+        return await self.store.add_feed(url, self.clock(), owner=owner)
 
     async def subscribe(
         self, name: str, mode: Mode = "alerts", filters: Filters | None = None, **kwargs: str

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from icalendar import Calendar
 
-from bot.core.errors import InvalidInput, NotFound
+from bot.core.errors import InvalidInput, NotFound, PermissionDenied
 from bot.core.ports import NewsDesk
-from bot.core.stories import Filters
+from bot.core.stories import Destination, Filters
 from bot.storage.store import Store
 from tests.delivery.rig import Rig, channel
 from tests.stories.helpers import KIM, TRUMP, analysis, day
@@ -83,15 +84,80 @@ async def test_upcoming_and_calendar(rig: Rig) -> None:
 
 
 async def test_feeds_go_through_the_injected_checker(rig: Rig) -> None:
-    feed = await rig.desk.add_feed("  https://news.example/rss ")
-    assert rig.added == ["https://news.example/rss"]
-    assert await rig.desk.suggest_feeds("news.ex") == [(feed.id, "https://news.example/rss")]
-    assert [f.id for f in await rig.desk.list_feeds()] == [feed.id]
-    await rig.desk.remove_feed(feed.id)
+    here = channel("news")
+    feed = await rig.desk.add_feed(here, "  https://news.example/rss ")
+    assert rig.added == [("https://news.example/rss", "discord:g1")]
+    assert await rig.desk.suggest_feeds(here, "news.ex") == [(feed.id, "https://news.example/rss")]
+    assert [f.id for f in await rig.desk.list_feeds(here)] == [feed.id]
+    await rig.desk.remove_feed(here, feed.id)
     with pytest.raises(NotFound):
-        await rig.desk.remove_feed(feed.id)
+        await rig.desk.remove_feed(here, feed.id)
     with pytest.raises(InvalidInput):
-        await rig.desk.add_feed(" ")
+        await rig.desk.add_feed(here, " ")
+
+
+async def test_each_server_has_its_own_feeds_and_one_url_is_fetched_once(rig: Rig) -> None:
+    first, second = Destination("discord", "c1", "g1"), Destination("slack", "C2", "T2")
+    mine = await rig.desk.add_feed(first, "https://news.example/rss")
+    theirs = await rig.desk.add_feed(second, "HTTP://News.Example:80/rss/?utm_source=x")
+    assert theirs.id == mine.id  # one feeds row, two owners
+    assert [f.owners for f in await rig.store.list_feeds()] == [("discord:g1", "slack:T2")]
+    assert [f.owners for f in await rig.desk.list_feeds(first)] == [("discord:g1",)]
+    other = await rig.desk.add_feed(second, "https://other.example/rss")
+    assert [f.id for f in await rig.desk.list_feeds(first)] == [mine.id]
+    assert await rig.desk.suggest_feeds(first, "") == [(mine.id, "https://news.example/rss")]
+    with pytest.raises(NotFound):
+        await rig.desk.remove_feed(first, other.id)
+    with pytest.raises(InvalidInput, match="already watched"):
+        await rig.desk.add_feed(first, "https://news.example/rss#again")
+    await rig.desk.remove_feed(first, mine.id)
+    assert [f.id for f in await rig.desk.list_feeds(second)] == [mine.id, other.id]
+    assert await rig.desk.list_feeds(first) == []
+
+
+async def test_operator_feeds_are_shared_and_only_the_operator_removes_them(rig: Rig) -> None:
+    here = channel("news")
+    shared = await rig.store.add_feed("https://wire.example/rss", rig.clock())
+    (seen,) = await rig.desk.list_feeds(here)
+    assert (seen.id, seen.owners) == (shared.id, ("operator",))
+    assert await rig.desk.suggest_feeds(here, "") == []
+    with pytest.raises(PermissionDenied, match="only the operator"):
+        await rig.desk.remove_feed(here, shared.id)
+    with pytest.raises(InvalidInput, match="by newsbot's operator"):
+        await rig.desk.add_feed(here, "https://wire.example/rss")
+    await rig.store.remove_feed(shared.id)
+    assert await rig.desk.list_feeds(here) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda desk, dm: desk.list_feeds(dm),
+        lambda desk, dm: desk.add_feed(dm, "https://news.example/rss"),
+        lambda desk, dm: desk.remove_feed(dm, 1),
+        lambda desk, dm: desk.subscribe(dm, "alerts"),
+        lambda desk, dm: desk.subscription(dm),
+        lambda desk, dm: desk.watch(dm, "Macron"),
+        lambda desk, dm: desk.watches(dm),
+    ],
+)
+async def test_a_dm_owns_no_settings(rig: Rig, call: Any) -> None:
+    with pytest.raises(InvalidInput, match="not in a DM"):
+        await call(rig.desk, Destination("discord", "dm-channel", None))
+
+
+@pytest.mark.parametrize(
+    "term", ["\u200b\u200b\u200b", "\u202e\u2066\u2069", " \u200d \ufeff ", "--"]
+)
+async def test_watch_terms_of_only_invisible_characters_are_refused(rig: Rig, term: str) -> None:
+    with pytest.raises(InvalidInput, match="visible characters"):
+        await rig.desk.watch(channel("news"), term)
+    assert await rig.desk.watches(channel("news")) == []
+
+
+async def test_watch_terms_lose_their_invisible_characters(rig: Rig) -> None:
+    assert await rig.desk.watch(channel("news"), "Ma\u200bcron\u202e") == ["Macron"]
+    assert await rig.desk.unwatch(channel("news"), "Mac\u200dron") == []
 
 
 async def test_subscribe_checks_its_input(rig: Rig) -> None:

@@ -32,6 +32,7 @@ from bot.platforms.discord.inputs import (
 from bot.platforms.discord.render import (
     NO_MENTIONS,
     Rendered,
+    clean,
     fit,
     plain,
     render_digest,
@@ -131,13 +132,47 @@ async def reply_error(interaction: Interaction, text: str) -> None:
 
 
 def destination_of(interaction: Interaction) -> Destination:
-    """The channel the command was typed in, as the core names it."""
+    """The server channel the command was typed in, as the core names it; DMs are refused.
+
+    Settings belong to the server (bot.core.tenancy), so a DM, which has none, owns nothing.
+    """
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage
     if interaction.channel_id is None:
         raise InvalidInput("This command works only in a channel.")
-    guild = str(interaction.guild_id) if interaction.guild_id is not None else None
     return Destination(
-        platform="discord", channel_id=str(interaction.channel_id), workspace_id=guild
+        platform="discord",
+        channel_id=str(interaction.channel_id),
+        workspace_id=str(interaction.guild_id),
     )
+
+
+# What an alert channel needs (README, "Discord" step 2), with the names Discord shows.
+ALERT_PERMISSIONS = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+    ("attach_files", "Attach Files"),
+)
+
+
+def missing_permissions(permissions: discord.Permissions) -> list[str]:
+    """The permissions an alert channel needs that ``permissions`` lacks, as Discord names them."""
+    return [label for name, label in ALERT_PERMISSIONS if not getattr(permissions, name)]
+
+
+def check_can_post(interaction: Interaction) -> None:
+    """Refuse ``/alerts on`` where the bot could not post (its resolved ``app_permissions``)."""
+    missing = missing_permissions(interaction.app_permissions)
+    if missing:
+        # Errors are shown escaped (no live mentions), so the channel is named by its name.
+        name = getattr(interaction.channel, "name", None)
+        where = f"#{name}" if name else f"the channel {interaction.channel_id}"
+        raise InvalidInput(
+            f"newsbot cannot post in {where}: it lacks "
+            f"{', '.join(missing)} there. Give the newsbot role these permissions in this "
+            "channel, then run `/alerts on` again."
+        )
 
 
 async def _suggest(
@@ -184,7 +219,7 @@ class SummitCommands(
         """Search summit stories."""
         await defer(interaction)
         stories = await self.desk.search(query)
-        heading = f"**Summit stories matching** “{plain(query, 100)}”"
+        heading = f"**Summit stories matching** “{clean(query, 100)}”"
         await reply(
             interaction,
             render_story_list(heading, stories, "No summit story matches that search."),
@@ -233,29 +268,40 @@ class FeedCommands(
     @app_commands.describe(url="The feed's address, e.g. https://example.com/rss.xml")
     @manage_server
     async def add(self, interaction: Interaction, url: Transform[str, FeedUrl]) -> None:
-        """Watch a new RSS, Atom or JSON feed."""
+        """Watch a new RSS, Atom or JSON feed for this server."""
+        destination = destination_of(interaction)
         await defer(interaction, ephemeral=True)
-        feed = await self.desk.add_feed(url)
+        feed = await self.desk.add_feed(destination, url)
         await reply(interaction, render_feed_added(feed), ephemeral=True)
 
     @app_commands.command(name="remove")
     @app_commands.describe(feed="The feed: start typing its name, or give its number")
     @manage_server
     async def remove(self, interaction: Interaction, feed: Transform[int, FeedRef]) -> None:
-        """Stop watching a feed."""
+        """Stop watching a feed in this server."""
+        destination = destination_of(interaction)
         await defer(interaction, ephemeral=True)
-        removed = await self.desk.remove_feed(feed)
+        removed = await self.desk.remove_feed(destination, feed)
         await reply(interaction, render_feed_removed(removed), ephemeral=True)
 
     @remove.autocomplete("feed")
     async def _feed_choices(self, interaction: Interaction, current: str) -> Choices:
-        return await _suggest(self.desk.suggest_feeds, current)
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
+        destination = destination_of(interaction)
+
+        async def suggest(prefix: str, limit: int) -> list[tuple[int, str]]:
+            return await self.desk.suggest_feeds(destination, prefix, limit)
+
+        return await _suggest(suggest, current)
 
     @app_commands.command(name="list")
+    @manage_server
     async def list_(self, interaction: Interaction) -> None:
-        """Every feed and whether it is healthy."""
+        """This server's feeds (and the operator's shared ones) and whether they are healthy."""
+        destination = destination_of(interaction)
         await defer(interaction, ephemeral=True)
-        feeds = await self.desk.list_feeds()
+        feeds = await self.desk.list_feeds(destination)
         await reply(interaction, render_feeds(feeds), ephemeral=True)
 
 
@@ -295,6 +341,7 @@ class AlertCommands(
                 "A schedule and time zone apply only to digests: choose mode digest or both."
             )
         destination = destination_of(interaction)
+        check_can_post(interaction)
         await defer(interaction, ephemeral=True)
         subscription = await self.desk.subscribe(
             destination, mode, schedule=schedule, timezone=timezone or "UTC"
@@ -313,6 +360,7 @@ class AlertCommands(
         )
 
     @app_commands.command(name="status")
+    @manage_server
     async def status(self, interaction: Interaction) -> None:
         """What this channel receives."""
         destination = destination_of(interaction)
@@ -396,6 +444,8 @@ class WatchCommands(
 
     @remove.autocomplete("term")
     async def _term_choices(self, interaction: Interaction, current: str) -> Choices:
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
         try:
             terms = await self.desk.watches(destination_of(interaction))
         except Exception:
@@ -409,6 +459,7 @@ class WatchCommands(
         ][:25]
 
     @app_commands.command(name="list")
+    @manage_server
     async def list_(self, interaction: Interaction) -> None:
         """The names and keywords watched here."""
         destination = destination_of(interaction)
@@ -445,6 +496,12 @@ def user_message(error: BaseException) -> str | None:
         return str(cause) or GENERIC_ERROR
     if isinstance(cause, app_commands.MissingPermissions):
         return "You need the Manage Server permission to change newsbot's settings here."
+    if isinstance(cause, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        return (
+            "newsbot does not know that command any more: the command list in this server is "
+            "out of date. Try again in a minute, or ask the bot's operator to run "
+            "`newsbot discord-sync --global`."
+        )
     if isinstance(cause, app_commands.NoPrivateMessage):
         return "This command works only in a server channel."
     if isinstance(cause, app_commands.CommandOnCooldown):
@@ -466,6 +523,10 @@ class NewsTree(app_commands.CommandTree[discord.Client]):
             name = interaction.command.qualified_name if interaction.command else "?"
             log.error("/%s failed", name, exc_info=error)
             text = GENERIC_ERROR
+        elif isinstance(
+            error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch
+        ):
+            log.warning("unknown or outdated command: %s", error)
         try:
             await reply_error(interaction, text)
         except (discord.HTTPException, discord.InteractionResponded) as exc:

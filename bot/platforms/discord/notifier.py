@@ -115,9 +115,9 @@ class DiscordNotifier:
 
     async def notify_admins(self, destination: Destination, reason: str) -> None:
         """Leave a short notice in the channel, or the server's system channel; else log it."""
-        text = render_notice(reason)
         targets: list[discord.abc.Messageable] = []
         channel_id = _channel_id(destination)
+        text = render_notice(reason, channel_id)
         if channel_id is not None:
             targets.append(self._client.get_partial_messageable(channel_id))
         guild = self._guild(destination)

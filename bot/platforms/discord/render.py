@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import discord
 from discord.utils import escape_mentions
 
+from bot.core.feedurl import display_host
 from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import (
@@ -26,6 +27,7 @@ from bot.core.stories import (
     StoryFacts,
     Subscription,
 )
+from bot.core.tenancy import OPERATOR
 from bot.core.text import first_sentence, join_within
 from bot.stories.facts import (
     change_label,
@@ -471,14 +473,18 @@ def _pack(content: str, embeds: Sequence[discord.Embed], max_messages: int = 1) 
 # --- digests and calendar ----------------------------------------------------------------------
 
 
+EMPTY_DIGEST = "No summit stories this time."
+
+
 def render_digest(digest: Digest, *, max_messages: int = 3) -> list[Rendered]:
     """A concise digest: one compact embed per story, packed into as few messages as fit."""
     count = len(digest.stories)
+    if not digest.stories:  # one sentence says so: no "0 stories", no second "none"
+        empty = clean(digest.note, 500) if digest.note else EMPTY_DIGEST
+        return [fit(f"**{clean(digest.title, 200)}**\n{empty}", [])]
     heading = f"**{clean(digest.title, 200)}** · {count} stor{'ies' if count != 1 else 'y'}"
     if digest.note:
         heading += f"\n{clean(digest.note, 500)}"
-    if not digest.stories:
-        return [fit(heading + "\nNo summit stories this time.", [])]
     return _pack(heading, [_story_card(story) for story in digest.stories], max_messages)
 
 
@@ -516,13 +522,15 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Rendered:
     lines = []
     for feed in feeds:
         name = clean(feed.title, 100) or domain(feed.url) or "untitled feed"
-        host = domain(feed.url) or "invalid address"
+        host = domain(feed.url) or display_host(feed.url)
         if feed.disabled_reason:
             health = f"⛔ disabled: {clean(feed.disabled_reason, 120)}"
         elif feed.consecutive_failures:
             health = f"⚠️ failing ({feed.consecutive_failures}×): {clean(feed.last_error, 120)}"
         else:
             health = "✅ ok"
+        if OPERATOR in feed.owners:
+            health += " · 🌐 shared by the operator"
         lines.append(f"`#{feed.id}` **{name}** — {_link(host, feed.url)} — {health}")
     embed = _embed(f"Feeds ({len(feeds)})", description=_lines(lines, DESCRIPTION_MAX))
     return fit(None, [embed])
@@ -531,7 +539,7 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Rendered:
 def render_feed_added(feed: FeedInfo) -> str:
     """Confirmation for ``/feeds add``."""
     name = clean(feed.title, 150) or domain(feed.url) or "the feed"
-    host = domain(feed.url) or clean(feed.url, 200)
+    host = domain(feed.url) or display_host(feed.url)
     return truncate(f"Added feed `#{feed.id}` **{name}** ({host}).", CONTENT_MAX)
 
 
@@ -595,10 +603,14 @@ def render_watches(terms: Sequence[str], heading: str = "Watched names and keywo
     return fit(None, [_embed(heading, description=_lines(lines, DESCRIPTION_MAX))])
 
 
-def render_notice(reason: str) -> str:
-    """The short notice left for a server's admins when newsbot stops posting somewhere."""
+def render_notice(reason: str, channel_id: int | None) -> str:
+    """The notice left for a server's admins when newsbot stops posting in a channel.
+
+    It may land in the server's system channel, so it names the channel it is about.
+    """
+    where = f"<#{channel_id}>" if channel_id is not None else "a channel of this server"
     return truncate(
-        "newsbot stopped posting summit alerts here: "
+        f"newsbot stopped posting summit alerts in {where}: "
         f"{clean(reason, 500)}. Someone with Manage Server can fix the channel's permissions "
         "and run `/alerts on` again.",
         CONTENT_MAX,

@@ -13,7 +13,9 @@ commands and interactions) and answers repeats with an empty 200 and ``X-Slack-N
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -23,6 +25,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import ConfigError
@@ -82,6 +85,44 @@ class OnceOnly:
         reason = _header(request.headers, "x-slack-retry-reason") or "repeat"
         log.info("ignoring Slack delivery %s again (retry %s: %s)", delivery, retry, reason)
         return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
+
+
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def request_problem(
+    body: bytes, headers: Mapping[str, str], verifier: SignatureVerifier
+) -> tuple[int, str] | None:
+    """Why an HTTP-mode request must be refused (status, reason), or None to let Bolt have it.
+
+    Anyone can reach the endpoint. Bolt and slack_sdk raise on an unreadable timestamp, a
+    non-ASCII signature or a body that is not UTF-8, which aiohttp answers with 500 and an
+    ERROR traceback per request; these are refused here first, with a short reason.
+    """
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return 401, "missing or unreadable X-Slack-Request-Timestamp"
+    if not _SIGNATURE.fullmatch(signature):
+        return 401, "missing or malformed X-Slack-Signature"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "the body is not UTF-8"
+    if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+        return 401, "bad signature or a timestamp more than five minutes off"
+    content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return 400, "the JSON body cannot be parsed"
+        if not isinstance(parsed, dict):
+            return 400, "the JSON body is not an object"
+    elif content_type != "application/x-www-form-urlencoded":
+        return 400, f"unexpected content type {content_type[:60]!r}"
+    return None
 
 
 def delivery_id(body: Mapping[str, Any]) -> str | None:
@@ -152,10 +193,27 @@ class SlackBot:
         # After the app exists: Bolt and slack_sdk create their loggers as they are built.
         install_redaction(secrets)
         self._bound_port: int | None = None
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     def web_app(self) -> web.Application:
-        """The aiohttp application of HTTP mode (Bolt verifies signatures in it)."""
-        return self.app.web_app(path=self.path, port=self.http_port)
+        """The aiohttp application of HTTP mode: malformed requests are refused before Bolt."""
+        application = self.app.web_app(path=self.path, port=self.http_port)
+        if self._verifier is not None:
+            application.middlewares.append(self._refuse_malformed)
+        return application
+
+    @web.middleware
+    async def _refuse_malformed(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if self._verifier is None or request.method != "POST" or request.path != self.path:
+            return await handler(request)
+        problem = request_problem(await request.read(), request.headers, self._verifier)
+        if problem is None:
+            return await handler(request)
+        status, reason = problem
+        log.warning("refused a Slack request from %s: %s", request.remote, reason)
+        return web.json_response({"error": "invalid request"}, status=status)
 
     @property
     def port(self) -> int | None:

@@ -41,6 +41,7 @@ from bot.platforms.slack.inputs import (
 from bot.platforms.slack.render import (
     Message,
     clean,
+    code,
     notice,
     render_digest,
     render_error,
@@ -71,7 +72,7 @@ USAGE = {
         "`/summit upcoming` — upcoming summits, with a calendar file"
     ),
     "/feeds": (
-        "`/feeds list` — every feed and its health\n"
+        "`/feeds list` — this workspace's feeds and their health (admins)\n"
         "`/feeds add URL` — e.g. `/feeds add https://example.com/rss.xml` (admins)\n"
         "`/feeds remove NUMBER` — e.g. `/feeds remove 7` (admins)"
     ),
@@ -79,13 +80,13 @@ USAGE = {
         "`/alerts on [alerts|digest|both] [SCHEDULE] [TIMEZONE]` — e.g. "
         "`/alerts on both daily 08:00 Asia/Seoul` (admins)\n"
         "`/alerts off` — stop alerts and digests here (admins)\n"
-        "`/alerts status` — what this channel receives"
+        "`/alerts status` — what this channel receives (admins)"
     ),
     "/digest": "`/digest now` — post a digest of current summit stories here",
     "/watch": (
         "`/watch add NAME` — e.g. `/watch add Macron` (admins)\n"
         "`/watch remove NAME` (admins)\n"
-        "`/watch list` — what this channel watches"
+        "`/watch list` — what this channel watches (admins)"
     ),
 }
 
@@ -117,40 +118,33 @@ def public(*messages: Message) -> Reply:
 class AdminPolicy:
     """Workspace admins and owners may configure newsbot, and members of ``admin_group``.
 
-    ``admin_group`` is a user group id (``S0123ABC``) or handle (``newsbot-admins``); checked
-    with users.info and usergroups.users.list each time a configuration command runs, so a
-    removed admin loses access at once (a short cache spares Slack's rate limits).
+    ``admin_group`` is a user group id (``S0123ABC``) or handle (``newsbot-admins``). Whether
+    the caller is an admin or in the group is asked of Slack (users.info, usergroups.users.list)
+    every time a configuration command runs, never cached, so a demoted admin loses access at
+    once. Only a handle's group id is remembered (for ``ttl`` seconds): it never changes rights.
     """
 
     def __init__(
         self,
         admin_group: str | None = None,
         *,
-        ttl: float = 30.0,
+        ttl: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.admin_group = (admin_group or "").strip().lstrip("@") or None
         self._ttl = ttl
         self._clock = clock
-        self._cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._group_ids: dict[str, tuple[float, str]] = {}
 
     async def check(self, client: AsyncWebClient, team_id: str, user_id: str) -> None:
         """Raise PermissionDenied unless ``user_id`` may change newsbot's settings."""
-        key = (team_id, user_id)
-        cached = self._cache.get(key)
-        now = self._clock()
-        if cached is not None and now - cached[0] < self._ttl:
-            allowed = cached[1]
-        else:
-            allowed = await self._allowed(client, user_id)
-            self._cache[key] = (now, allowed)
-        if not allowed:
+        if not await self._allowed(client, team_id, user_id):
             who = "workspace admins and owners"
             if self.admin_group:
                 who += f" and members of @{self.admin_group}"
             raise PermissionDenied(f"Only {who} can change newsbot's settings.")
 
-    async def _allowed(self, client: AsyncWebClient, user_id: str) -> bool:
+    async def _allowed(self, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
         try:
             info = await client.users_info(user=user_id)
             user = cast("dict[str, Any]", info.get("user") or {})
@@ -158,7 +152,7 @@ class AdminPolicy:
                 return True
             if self.admin_group is None:
                 return False
-            group = await self._group_id(client, self.admin_group)
+            group = await self._group_id(client, team_id, self.admin_group)
             if group is None:
                 log.warning("the admin user group %r does not exist", self.admin_group)
                 return False
@@ -170,13 +164,16 @@ class AdminPolicy:
                 "newsbot could not check your permissions with Slack; please try again."
             ) from exc
 
-    @staticmethod
-    async def _group_id(client: AsyncWebClient, group: str) -> str | None:
+    async def _group_id(self, client: AsyncWebClient, team_id: str, group: str) -> str | None:
         if group.startswith("S") and group.isupper() and group.isalnum():
             return group
+        cached = self._group_ids.get(team_id)
+        if cached is not None and self._clock() - cached[0] < self._ttl:
+            return cached[1]
         found = await client.usergroups_list()
         for item in cast("list[dict[str, Any]]", found.get("usergroups") or []):
             if item.get("handle") == group or item.get("name") == group:
+                self._group_ids[team_id] = (self._clock(), str(item["id"]))
                 return str(item["id"])
         return None
 
@@ -185,12 +182,50 @@ class AdminPolicy:
 
 
 def destination_of(command: Body) -> Destination:
-    """The channel the command was typed in, as the core names it."""
+    """The workspace channel the command was typed in, as the core names it; DMs are refused.
+
+    Settings belong to the workspace (bot.core.tenancy), and a DM is nobody's channel to set.
+    """
     channel = str(command.get("channel_id") or "")
-    if not channel:
-        raise InvalidInput("This command works only in a channel.")
-    team = command.get("team_id")
-    return Destination("slack", channel, str(team) if team else None)
+    team = str(command.get("team_id") or "")
+    if not channel or not team:
+        raise InvalidInput("This command works only in a channel of a workspace.")
+    if channel.startswith("D") or command.get("channel_name") == "directmessage":
+        raise InvalidInput("This command works only in a channel, not in a direct message.")
+    return Destination("slack", channel, team)
+
+
+async def check_can_post(client: AsyncWebClient, channel_id: str, name: str) -> None:
+    """Refuse ``/alerts on`` in a channel newsbot cannot post to (it is not a member).
+
+    conversations.history answers ``not_in_channel`` for a channel the bot is not in, with
+    the ``channels:history`` scope newsbot already has for reconciliation.
+    """
+    # Errors are shown escaped (no live syntax), so the channel is named by its name.
+    where = f"#{name}" if name else f"the channel {channel_id}"
+    try:
+        await client.conversations_history(channel=channel_id, limit=1)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        if error in ("not_in_channel", "channel_not_found"):
+            raise InvalidInput(
+                f"newsbot is not a member of {where}, so it cannot post there: invite it with "
+                "`/invite @newsbot`, then run `/alerts on` again."
+            ) from exc
+        if error == "missing_scope":
+            raise InvalidInput(
+                f"newsbot may not read {where} (missing scope channels:history or "
+                "groups:history): reinstall the app from config/slack-manifest.yaml."
+            ) from exc
+        log.warning("could not check newsbot's access to %s: %s", channel_id, error)
+        raise InvalidInput(
+            f"newsbot could not check that it can post in {where}; please try again."
+        ) from exc
+    except SlackClientError as exc:
+        log.warning("could not check newsbot's access to %s: %s", channel_id, exc)
+        raise InvalidInput(
+            f"newsbot could not check that it can post in {where}; please try again."
+        ) from exc
 
 
 class SlackCommands:
@@ -242,7 +277,7 @@ class SlackCommands:
             return public(render_story(await self.desk.story(parse_ref(rest, "story"))))
         if sub == "upcoming":
             return await self._upcoming(command, client)
-        raise BadInput(f"I do not know `/summit {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /summit {code(sub, 30)}.")
 
     async def _upcoming(self, command: Body, client: AsyncWebClient) -> Reply:
         stories = await self.desk.upcoming()
@@ -269,17 +304,20 @@ class SlackCommands:
     async def feeds(self, command: Body, client: AsyncWebClient) -> Reply:
         """Manage the feeds."""
         sub, rest = split_command(str(command.get("text") or ""))
+        destination = destination_of(command)
         if sub in ("list", ""):
-            return ephemeral(render_feeds(await self.desk.list_feeds()))
+            await self._admin(command, client)
+            return ephemeral(render_feeds(await self.desk.list_feeds(destination)))
         if sub == "add":
             url = parse_feed_url(rest)
             await self._admin(command, client)
-            return ephemeral(render_feed_added(await self.desk.add_feed(url)))
+            return ephemeral(render_feed_added(await self.desk.add_feed(destination, url)))
         if sub == "remove":
             feed_id = parse_ref(rest, "feed")
             await self._admin(command, client)
-            return ephemeral(render_feed_removed(await self.desk.remove_feed(feed_id)))
-        raise BadInput(f"I do not know `/feeds {clean(sub, 30)}`.")
+            removed = await self.desk.remove_feed(destination, feed_id)
+            return ephemeral(render_feed_removed(removed))
+        raise BadInput(f"I do not know /feeds {code(sub, 30)}.")
 
     # /alerts on|off|status
     async def alerts(self, command: Body, client: AsyncWebClient) -> Reply:
@@ -287,10 +325,13 @@ class SlackCommands:
         sub, rest = split_command(str(command.get("text") or ""))
         destination = destination_of(command)
         if sub in ("status", ""):
+            await self._admin(command, client)
             return ephemeral(render_subscription(await self.desk.subscription(destination)))
         if sub == "on":
             mode, schedule, zone = parse_alerts_on(rest)
             await self._admin(command, client)
+            name = str(command.get("channel_name") or "")
+            await check_can_post(client, destination.channel_id, name)
             subscription = await self.desk.subscribe(
                 destination, cast("Mode", mode), schedule=schedule, timezone=zone or "UTC"
             )
@@ -301,7 +342,7 @@ class SlackCommands:
             await self._admin(command, client)
             await self.desk.unsubscribe(destination)
             return ephemeral(notice("Summit alerts and digests are off in this channel."))
-        raise BadInput(f"I do not know `/alerts {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /alerts {code(sub, 30)}.")
 
     # /digest now
     async def digest(self, command: Body, client: AsyncWebClient) -> Reply:
@@ -324,6 +365,7 @@ class SlackCommands:
         sub, rest = split_command(str(command.get("text") or ""))
         destination = destination_of(command)
         if sub in ("list", ""):
+            await self._admin(command, client)
             return ephemeral(render_watches(await self.desk.watches(destination)))
         if sub in ("add", "remove"):
             term = parse_text(rest, "name or keyword", TERM_MIN, TERM_MAX)
@@ -333,7 +375,7 @@ class SlackCommands:
                 return ephemeral(render_watches(terms, "Now watching"))
             terms = await self.desk.unwatch(destination, term)
             return ephemeral(render_watches(terms, "Still watching"))
-        raise BadInput(f"I do not know `/watch {clean(sub, 30)}`.")
+        raise BadInput(f"I do not know /watch {code(sub, 30)}.")
 
     async def _admin(self, command: Body, client: AsyncWebClient) -> None:
         await self.admins.check(

@@ -98,7 +98,7 @@ class SlackNotifier:
 
     async def notify_admins(self, destination: Destination, reason: str) -> None:
         """Leave a short notice in the channel when Slack still lets us; else log it."""
-        notice = render_notice(reason)
+        notice = render_notice(reason, destination.channel_id)
         try:
             async with asyncio.timeout(self._timeout):
                 await self._client.chat_postMessage(

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.feedurl import display_host
 from bot.core.links import web_link
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, FactChange, Story, StoryEvent, StoryFacts, Subscription
+from bot.core.tenancy import OPERATOR
 from bot.core.text import first_sentence, join_within
 from bot.stories.digest import digest_lines
 from bot.stories.facts import change_label, status_text, when_text, where_text, who_text
@@ -49,6 +51,10 @@ _WHITESPACE = re.compile(r"\s+")
 # even if a message is ever posted with link_names.
 _BARE_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# mrkdwn has no escape character, so the markers of bold, strike, code and italics in feed text
+# become look-alikes; "_" only where it could open or close italics (not in snake_case).
+_MARKERS = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+_ITALIC_MARK = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +90,26 @@ def truncate(text: str, limit: int) -> str:
     return _PARTIAL_ENTITY.sub("", cut).rstrip() + ELLIPSIS
 
 
-def clean(text: str | None, limit: int) -> str:
-    """Feed text made inert for mrkdwn and plain text: one line, escaped, cut to ``limit``."""
+def clean(text: str | None, limit: int, *, markers: bool = False) -> str:
+    """Feed text made inert for mrkdwn and plain text: one line, escaped, cut to ``limit``.
+
+    Formatting markers become look-alikes unless ``markers`` (our own sentences, which may
+    format a command as code, quoting at most what the user typed).
+    """
     if not text:
         return ""
     # Escaping only lengthens text: what lies past a few times the limit can never be shown.
     text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 2 + 64])).strip()
+    if not markers:
+        text = _ITALIC_MARK.sub("\u02cd", text.translate(_MARKERS))
     return truncate(escape(_BARE_BROADCAST.sub("@\u2060", text)), limit)
+
+
+def code(text: str, limit: int) -> str:
+    """Text as inline code, where mrkdwn formats nothing: escaped, no backticks, one line."""
+    inner = _WHITESPACE.sub(" ", _INVISIBLE.sub("", text[: limit * 2])).strip()
+    inner = escape(inner.replace("`", "\u02cb"))
+    return f"`{truncate(inner, limit) or ' '}`"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -398,18 +417,21 @@ def _pack(heading: list[Block], cards: Sequence[Block], max_messages: int) -> li
     return pages
 
 
+EMPTY_DIGEST = "No summit stories this time."
+
+
 def render_digest(digest: Digest, *, max_messages: int = 3) -> list[Message]:
     """A concise digest: one section per story, packed into as few messages as fit."""
     count = len(digest.stories)
     title = clean(digest.title, 140)
+    if not digest.stories:  # one sentence says so: no "0 stories", no second "none"
+        empty = clean(digest.note, 500) if digest.note else EMPTY_DIGEST
+        return [fit(f"{title}: {empty}", [header(title), section(empty)])]
     heading: list[Block] = [header(title)]
     note = f"{count} stor{'ies' if count != 1 else 'y'}"
     if digest.note:
         note += f" · {clean(digest.note, 500)}"
     heading.append(context(note))
-    if not digest.stories:
-        empty = "No summit stories this time."
-        return [fit(f"{title}: {empty}", [*heading, section(empty)])]
     pages = _pack(heading, [story_card(story) for story in digest.stories], max_messages)
     shown = sum(1 for page in pages for block in page if block.get("type") == "section")
     left = count - shown
@@ -466,7 +488,7 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Message:
     entries = []
     for feed in feeds:
         name = clean(feed.title, 100) or domain(feed.url) or "untitled feed"
-        host = domain(feed.url) or "invalid address"
+        host = domain(feed.url) or display_host(feed.url)
         if feed.disabled_reason:
             health = f":no_entry: disabled: {clean(feed.disabled_reason, 120)}"
         elif feed.consecutive_failures:
@@ -475,6 +497,8 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Message:
             )
         else:
             health = ":white_check_mark: ok"
+        if OPERATOR in feed.owners:
+            health += " · :globe_with_meridians: shared by the operator"
         entries.append(f"`#{feed.id}` *{name}* — {link(host, feed.url)} — {health}")
     return fit(
         f"Feeds ({len(feeds)})",
@@ -485,7 +509,7 @@ def render_feeds(feeds: Sequence[FeedInfo]) -> Message:
 def render_feed_added(feed: FeedInfo) -> Message:
     """Confirmation for ``/feeds add``."""
     name = clean(feed.title, 150) or domain(feed.url) or "the feed"
-    host = domain(feed.url) or clean(feed.url, 200)
+    host = domain(feed.url) or display_host(feed.url)
     return notice(f"Added feed `#{feed.id}` *{name}* ({host}).")
 
 
@@ -508,7 +532,7 @@ def render_subscription(subscription: Subscription | None) -> Message:
         return notice("Alerts are off in this channel. Turn them on with `/alerts on`.")
     fields = [f"*Mode*\n{_MODES.get(subscription.mode, clean(subscription.mode, 50))}"]
     if subscription.mode in ("digest", "both"):
-        fields.append(f"*Schedule*\n`{clean(subscription.schedule or 'default', 100)}`")
+        fields.append(f"*Schedule*\n{code(subscription.schedule or 'default', 100)}")
         fields.append(f"*Time zone*\n{clean(subscription.timezone, 100)}")
     filters = subscription.filters
     for name, values in (
@@ -532,9 +556,7 @@ def render_subscribed(subscription: Subscription) -> Message:
     if subscription.mode == "alerts":
         what = "alerts for new summit stories and changed facts"
     else:
-        schedule = (
-            f"`{clean(subscription.schedule, 100)}`" if subscription.schedule else "a default time"
-        )
+        schedule = code(subscription.schedule, 100) if subscription.schedule else "a default time"
         what = f"a digest on {schedule} ({clean(subscription.timezone, 100)})"
         if subscription.mode == "both":
             what = "alerts and " + what
@@ -549,13 +571,20 @@ def render_watches(terms: Sequence[str], heading: str = "Watched names and keywo
     return fit(heading, [section(f"*{clean(heading, 100)}*\n{body}")])
 
 
-def render_notice(reason: str) -> Message:
-    """The short notice left in a channel when newsbot stops posting there."""
+def render_notice(reason: str, channel_id: str) -> Message:
+    """The short notice left when newsbot stops posting in a channel; it names the channel."""
     return notice(
-        "newsbot stopped posting summit alerts here: "
+        f"newsbot stopped posting summit alerts in {channel_ref(channel_id)}: "
         f"{clean(reason, 500)}. A workspace admin can fix the channel (invite newsbot with "
         "`/invite @newsbot`) and run `/alerts on` again."
     )
+
+
+def channel_ref(channel_id: str) -> str:
+    """A channel mention Slack shows by name (``<#C0123>``), or plain text if not an id."""
+    if re.fullmatch(r"[CGD][A-Z0-9]{2,30}", channel_id):
+        return f"<#{channel_id}>"
+    return f"channel {clean(channel_id, 40)}"
 
 
 def notice(text: str) -> Message:
@@ -566,12 +595,12 @@ def notice(text: str) -> Message:
 
 def render_error(message: str) -> Message:
     """A user-facing error sentence, escaped (it may quote what the user typed)."""
-    text = clean(message, 1000) or "Something went wrong."
+    text = clean(message, 1000, markers=True) or "Something went wrong."
     return Message(text=text, blocks=(section(f":warning: {text}"),))
 
 
 def render_usage(problem: str | None, usage: str) -> Message:
     """What was wrong with the command, and how to type it."""
-    lead = f":warning: {clean(problem, 500)}\n" if problem else ""
+    lead = f":warning: {clean(problem, 500, markers=True)}\n" if problem else ""
     text = f"{lead}*Usage*\n{usage}"
     return Message(text=truncate(text, TEXT_MAX), blocks=(section(text),))

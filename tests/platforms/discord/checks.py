@@ -11,7 +11,8 @@ _MASKED_LINK = re.compile(r"(?<!\\)\[([^\[\]]*)\]\(([^()\s]*)\)")
 _HOST_LABEL = re.compile(r"^[a-z0-9.-]+$")
 _LIVE_SYNTAX = (
     (re.compile(r"@(everyone|here)"), "mass mention"),
-    (re.compile(r"<[@#]"), "user, role or channel mention"),
+    # A channel mention pings nobody; notices name their channel with one (<#123…>).
+    (re.compile(r"<@|<#(?!\d{1,20}>)"), "user, role or channel mention"),
     (re.compile(r"(?m)^\s*-?#{1,3} "), "heading"),
     (re.compile(r"(?<!\\)\|\|"), "spoiler"),
     (re.compile(r"(?<!\\)```"), "code block"),

@@ -420,8 +420,14 @@ def interaction(
     permissions: str = ADMIN_PERMISSIONS,
     focused: str | None = None,
     in_guild: bool = True,
+    guild_id: str = GUILD_ID,
+    channel_id: str = CHANNEL_ID,
+    app_permissions: str = ADMIN_PERMISSIONS,
 ) -> dict[str, Any]:
-    """A slash command (type 2), or an autocomplete request (type 4) when ``focused`` is set."""
+    """A slash command (type 2), or an autocomplete request (type 4) when ``focused`` is set.
+
+    ``app_permissions`` are the bot's own resolved permissions in the channel.
+    """
     types = {bool: 5, int: 4, float: 10, str: 3}
     sub_options = [
         {"name": name, "type": types[type(value)], "value": value}
@@ -436,7 +442,7 @@ def interaction(
         "token": INTERACTION_TOKEN_PREFIX + interaction_id + "-" + "x" * 60,
         "version": 1,
         "locale": "en-US",
-        "app_permissions": ADMIN_PERMISSIONS,
+        "app_permissions": app_permissions,
         "attachment_size_limit": 10_485_760,
         "entitlements": [],
         "data": {
@@ -448,19 +454,19 @@ def interaction(
     }
     if in_guild:
         payload |= {
-            "guild_id": GUILD_ID,
+            "guild_id": guild_id,
             "context": 0,
-            "authorizing_integration_owners": {"0": GUILD_ID},
+            "authorizing_integration_owners": {"0": guild_id},
             "channel": {
-                "id": CHANNEL_ID,
+                "id": channel_id,
                 "type": 0,
                 "name": "summits",
                 "position": 0,
-                "guild_id": GUILD_ID,
+                "guild_id": guild_id,
                 "permission_overwrites": [],
                 "nsfw": False,
             },
-            "channel_id": CHANNEL_ID,
+            "channel_id": channel_id,
             "member": _member(permissions),
         }
     else:

@@ -6,6 +6,7 @@ Every assertion reads the requests the fake recorded: what Discord would have re
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -334,7 +335,7 @@ async def test_watch_add_list_remove(chat: Chat, desk: FakeNewsDesk) -> None:
     calls = await chat("watch", "add", {"term": "  Macron "})
     assert answer(calls)["embeds"][0]["description"] == "• Macron"
     await chat("watch", "add", {"term": "climate"})
-    calls = await chat("watch", "list", permissions=MEMBER_PERMISSIONS)
+    calls = await chat("watch", "list")
     assert answer(calls)["embeds"][0]["description"] == "• Macron\n• climate"
     calls = await chat("watch", "remove", {"term": "Macron"})
     assert answer(calls)["embeds"][0]["title"] == "Still watching"
@@ -377,11 +378,15 @@ async def test_configuration_is_refused_in_direct_messages(
     assert desk.calls == []
 
 
-async def test_members_may_read(chat: Chat, desk: FakeNewsDesk) -> None:
-    for group, sub in [("alerts", "status"), ("feeds", "list"), ("summit", "latest")]:
+async def test_members_may_read_stories_but_not_settings(chat: Chat, desk: FakeNewsDesk) -> None:
+    calls = await chat("summit", "latest", permissions=MEMBER_PERMISSIONS)
+    assert "errors" not in answer(calls)
+    for group, sub in [("alerts", "status"), ("feeds", "list"), ("watch", "list")]:
         calls = await chat(group, sub, permissions=MEMBER_PERMISSIONS)
-        assert "errors" not in answer(calls)
-    assert [name for name, _ in desk.calls] == ["subscription", "list_feeds", "latest"]
+        assert ephemeral_error(calls) == (
+            "You need the Manage Server permission to change newsbot's settings here."
+        )
+    assert [name for name, _ in desk.calls] == ["latest"]
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -494,3 +499,44 @@ async def test_every_payload_is_inert_within_limits_and_pings_nobody(
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert BOT_TOKEN not in logged
     assert INTERACTION_TOKEN_PREFIX not in logged
+
+
+# --- issue 11 items ----------------------------------------------------------------------------
+
+
+async def test_the_search_heading_does_not_echo_a_masked_link_or_a_spoiler(
+    chat: Chat, desk: FakeNewsDesk
+) -> None:
+    query = "[https://bank.example](https://evil.example) ||spoiler||"
+    desk.stories = [replace(desk.stories[0], title=query)]
+    heading = answer(await chat("summit", "search", {"query": query}))["content"]
+    assert injection_problems({"content": heading}) == []
+    assert "\\[https://bank.example\\]" in heading
+    assert "\\|\\|spoiler\\|\\|" in heading
+
+
+async def test_an_unknown_subcommand_gets_a_clear_sentence_and_no_traceback(
+    chat: Chat, desk: FakeNewsDesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.platforms.discord"):
+        calls = await chat("feeds", "rename")
+    assert "does not know that command" in ephemeral_error(calls)
+    assert "Something went wrong" not in ephemeral_error(calls)
+    ours = [r for r in caplog.records if r.name.startswith("bot.platforms.discord")]
+    assert [r.levelname for r in ours] == ["WARNING"]
+    assert not any(r.exc_info for r in ours)
+    assert desk.calls == []
+
+
+async def test_alerts_on_says_which_permissions_the_bot_lacks_in_the_channel(
+    chat: Chat, desk: FakeNewsDesk
+) -> None:
+    view_and_embed = str((1 << 10) | (1 << 14))
+    calls = await chat("alerts", "on", app_permissions=view_and_embed)
+    error = ephemeral_error(calls)
+    assert "newsbot cannot post in #summits" in error
+    assert "Send Messages, Attach Files" in error
+    assert "View Channel" not in error
+    assert desk.called("subscribe") == []
+    await chat("alerts", "on")
+    assert desk.called("subscribe") == [(HERE, "alerts", None, "UTC", None)]

@@ -217,7 +217,7 @@ async def test_notify_admins_leaves_an_inert_notice_in_the_channel(
     (body,) = posts(fake_discord)
     assert body["allowed_mentions"] == {"parse": []}
     assert body["content"].startswith(
-        "newsbot stopped posting summit alerts here: Missing Access @\u200beveryone."
+        f"newsbot stopped posting summit alerts in <#{CHANNEL_ID}>: Missing Access @\u200beveryone."
     )
 
 

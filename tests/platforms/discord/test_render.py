@@ -81,7 +81,7 @@ def every_rendering(story_factory: Any) -> list[Rendered]:
             )
         ),
         render_watches([INJECTION, INJECTION]),
-        Rendered(content=render_notice(INJECTION)),
+        Rendered(content=render_notice(INJECTION, 3000)),
     ]
 
 
@@ -280,3 +280,21 @@ def test_empty_lists_render_helpful_sentences() -> None:
 def test_story_with_many_facts_keeps_within_25_fields() -> None:
     story = replace(huge_story(), changes=(), quotes=())
     assert len(render_story(story).embeds[0].fields) <= 25
+
+
+def test_an_empty_digest_says_no_stories_once() -> None:
+    (message,) = render_digest(Digest("Summit digest", (), NOW))
+    assert message.content == "**Summit digest**\nNo summit stories this time."
+    (message,) = render_digest(Digest("Summit digest", (), NOW, note="None yet."))
+    assert message.content == "**Summit digest**\nNone yet."
+
+
+def test_feeds_on_an_ip_host_show_the_host() -> None:
+    rendered = render_feeds([make_feed(1, url="http://127.0.0.1:8080/feed.xml")])
+    description = rendered.embeds[0].description or ""
+    assert "127.0.0.1:8080" in description
+    assert "invalid address" not in description
+
+
+def test_the_notice_names_its_channel() -> None:
+    assert "stopped posting summit alerts in <#3000>:" in render_notice("gone", 3000)

@@ -33,10 +33,13 @@ def strings(value: Any) -> Iterator[str]:
 
 
 def injection_problems(payload: Any) -> list[str]:
-    """Live Slack syntax that did not come from us: only <http(s)://…|host> links may remain."""
+    """Live Slack syntax that did not come from us: only <http(s)://…|host> links may remain,
+    and the bare channel mentions (``<#C0123>``) our notices name a channel with."""
     found = []
     for text in strings(payload):
         for match in _ANGLE.finditer(text):
+            if re.fullmatch(r"#[CG][A-Z0-9]{2,30}", match.group(1)):
+                continue
             url, _, label = match.group(1).partition("|")
             parts = urlsplit(url)
             host = (parts.hostname or "").removeprefix("www.")

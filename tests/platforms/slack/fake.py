@@ -274,6 +274,8 @@ class FakeSlack:
         gone = self._gone(params["channel"])
         if gone:
             return gone
+        if params["channel"] == OUTSIDE_CHANNEL:
+            return {"ok": False, "error": "not_in_channel"}
         limit = int(params.get("limit") or 100)
         offset = int(params.get("cursor") or 0)
         oldest = float(params.get("oldest") or 0)

@@ -24,6 +24,7 @@ from tests.platforms.slack.fake import (
     OUTSIDE_CHANNEL,
     OWNER,
     TEAM_ID,
+    USERS,
     FakeSlack,
 )
 
@@ -129,7 +130,7 @@ async def test_hostile_and_huge_stories_stay_inert_and_within_limits(
 
 
 async def test_feeds_list(chat: Chat) -> None:
-    answer = await chat("/feeds", "list", user=MEMBER)
+    answer = await chat("/feeds", "list")
     assert ephemeral(answer.response)
     assert "News 1" in answer.text
     assert "<https://news1.example.com/rss|news1.example.com>" in (answer.text)
@@ -214,6 +215,17 @@ async def test_alerts_bad_input(chat: Chat, desk: FakeNewsDesk, text: str, says:
     assert desk.called("subscribe") == desk.called("unsubscribe") == []
 
 
+@pytest.mark.parametrize(
+    ("command", "text"), [("/feeds", "list"), ("/alerts", "status"), ("/watch", "list")]
+)
+async def test_reading_settings_needs_an_admin_too(
+    chat: Chat, desk: FakeNewsDesk, command: str, text: str
+) -> None:
+    answer = await chat(command, text, user=MEMBER)
+    assert "Only workspace admins and owners" in answer.text
+    assert desk.calls == []
+
+
 async def test_alerts_refused_for_a_member(chat: Chat, desk: FakeNewsDesk) -> None:
     answer = await chat("/alerts", "off", user=MEMBER)
     assert "Only workspace admins" in answer.text
@@ -222,7 +234,7 @@ async def test_alerts_refused_for_a_member(chat: Chat, desk: FakeNewsDesk) -> No
 
 async def test_alerts_off_and_status(chat: Chat, desk: FakeNewsDesk) -> None:
     desk.subscriptions[HERE] = Subscription(HERE, "digest", "0 8 * * *", "Asia/Seoul")
-    answer = await chat("/alerts", "status", user=MEMBER)
+    answer = await chat("/alerts", "status")
     assert "Scheduled digest" in answer.text
     assert "Asia/Seoul" in answer.text
     answer = await chat("/alerts", "off")
@@ -260,7 +272,7 @@ async def test_watch_add_list_remove(chat: Chat, desk: FakeNewsDesk) -> None:
     answer = await chat("/watch", "add Emmanuel  Macron")
     assert desk.called("watch") == [(HERE, "Emmanuel Macron")]
     assert "Now watching" in answer.text
-    answer = await chat("/watch", "list", user=MEMBER)
+    answer = await chat("/watch", "list")
     assert "Emmanuel Macron" in answer.text
     answer = await chat("/watch", "remove Emmanuel Macron")
     assert "Nothing is watched here" in answer.text
@@ -298,3 +310,35 @@ async def test_unexpected_error_is_generic_and_logged(
     assert GENERIC_ERROR in answer.text
     assert "boom" not in answer.text
     assert any(record.exc_info for record in caplog.records)
+
+
+# --- issue 11 items -----------------------------------------------------------------------------
+
+
+async def test_alerts_on_where_newsbot_is_not_a_member_says_so(
+    chat: Chat, desk: FakeNewsDesk
+) -> None:
+    answer = await chat("/alerts", "on", channel=OUTSIDE_CHANNEL)
+    assert "newsbot is not a member of #news, so it cannot post there" in answer.text
+    assert "`/invite @newsbot`" in answer.text
+    assert desk.called("subscribe") == []
+
+
+async def test_a_demoted_admin_loses_rights_at_once(
+    chat: Chat, desk: FakeNewsDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = await chat("/watch", "add Macron", user=MEMBER)
+    assert "Only workspace admins" in answer.text
+    monkeypatch.setitem(USERS, MEMBER, {**USERS[MEMBER], "is_admin": True})
+    answer = await chat("/watch", "add Macron", user=MEMBER)
+    assert "Now watching" in answer.text
+    monkeypatch.setitem(USERS, MEMBER, {**USERS[MEMBER], "is_admin": False})
+    answer = await chat("/watch", "add Putin", user=MEMBER)
+    assert "Only workspace admins" in answer.text
+    assert desk.called("watch") == [(HERE, "Macron")]
+
+
+async def test_commands_in_a_direct_message_are_refused(chat: Chat, desk: FakeNewsDesk) -> None:
+    answer = await chat("/feeds", "list", channel="D0DIRECT")
+    assert "not in a direct message" in answer.text
+    assert desk.calls == []

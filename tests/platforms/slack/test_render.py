@@ -63,7 +63,7 @@ def everything(story_factory: object) -> list[Message]:
             Subscription(HERE, "both", "0 8 * * *", hostile_text, disabled_reason=hostile_text)
         ),
         render_watches([hostile_text] * 300),
-        render_notice(hostile_text),
+        render_notice(hostile_text, "C0123"),
         render_error(hostile_text),
     ]
 
@@ -166,3 +166,37 @@ def test_feed_url_unwraps_slack_links() -> None:
     )
     with pytest.raises(InvalidInput):
         inputs.parse_feed_url("<mailto:x@y.example>")
+
+
+def test_feed_text_keeps_no_mrkdwn_formatting_in_cards() -> None:
+    story = replace(make_story(1), title="*URGENT* ~fake~ `code` _italic_ snake_case")
+    message = render_alert(StoryEvent("new", story))
+    texts = " ".join(str(block) for block in message.blocks)
+    assert "∗URGENT∗ ∼fake∼ ˋcodeˋ ˍitalicˍ snake_case" in texts
+    for marked in ("*URGENT*", "~fake~", "`code`", "_italic_"):
+        assert marked not in texts
+
+
+def test_an_empty_digest_says_no_stories_once() -> None:
+    for digest in (
+        Digest("Summit digest", (), NOW),
+        Digest("Summit digest", (), NOW, note="None yet."),
+    ):
+        (message,) = render_digest(digest)
+        shown = " ".join([message.text, *(str(block) for block in message.blocks)]).lower()
+        assert "0 stories" not in shown
+        said = "no summit stories" if digest.note is None else "none yet"
+        assert shown.count(said) == 2  # once in the fallback text, once in the blocks
+        assert len(message.blocks) == 2
+
+
+def test_feeds_on_an_ip_host_show_the_host() -> None:
+    message = render_feeds([make_feed(1, url="http://127.0.0.1:8080/feed.xml")])
+    shown = str(message.blocks)
+    assert "— 127.0.0.1:8080 —" in shown
+    assert "invalid address" not in shown
+
+
+def test_the_notice_names_its_channel() -> None:
+    assert "stopped posting summit alerts in <#C0123>:" in render_notice("gone", "C0123").text
+    assert "in channel weird" in render_notice("gone", "weird").text

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import time
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
@@ -141,3 +144,61 @@ def test_transport_follows_the_settings(desk: FakeNewsDesk) -> None:
         SlackBot(SlackSettings(bot_token=SecretStr(BOT_TOKEN)), desk)
     with pytest.raises(ConfigError, match="bot_token"):
         SlackBot(SlackSettings(), desk)
+
+
+def _signature(body: bytes, timestamp: str) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
+
+
+def _malformed(body: str) -> dict[str, tuple[bytes, dict[str, str], int]]:
+    good = signed_headers(body)
+    now = str(int(time.time()))
+    junk = b"\xff\xfe not utf-8"
+    return {
+        "timestamp abc": (body.encode(), {**good, "X-Slack-Request-Timestamp": "abc"}, 401),
+        "no timestamp": (body.encode(), {"X-Slack-Signature": good["X-Slack-Signature"]}, 401),
+        "non-ASCII signature": (
+            body.encode(),
+            {**good, "X-Slack-Signature": "v0=é" + "0" * 63},
+            401,
+        ),
+        "invalid UTF-8, unsigned": (junk, good, 400),
+        "invalid UTF-8, signed": (
+            junk,
+            {**good, "X-Slack-Request-Timestamp": now, "X-Slack-Signature": _signature(junk, now)},
+            400,
+        ),
+        "JSON content type, form body": (
+            body.encode(),
+            {**good, "Content-Type": "application/json"},
+            400,
+        ),
+        "JSON content type, bad signature": (
+            b"{not json",
+            {**good, "Content-Type": "application/json"},
+            401,
+        ),
+    }
+
+
+async def test_malformed_requests_get_400_or_401_and_one_warning_each(
+    chat: Chat, fake_slack: FakeSlack, desk: FakeNewsDesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    body, _ = command_body(fake_slack, "/summit", "latest")
+    for name, (data, headers, expected) in _malformed(body).items():
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(chat.url, data=data, headers=headers) as response,
+            ):
+                assert response.status == expected, name
+        noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r.levelname for r in noisy] == ["WARNING"], (name, noisy)
+        assert noisy[0].getMessage().startswith("refused a Slack request"), name
+        assert not any(r.exc_info for r in caplog.records), name
+    await asyncio.sleep(0.05)
+    assert desk.calls == []
+    status, _, _ = await chat.post(body, signed_headers(body))
+    assert status == 200
