@@ -121,7 +121,8 @@ def main_callback(
         settings = load_settings(config)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            f"{'.'.join(str(part) for part in error['loc'])}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
             for error in exc.errors()
         )
         raise _fail(f"invalid settings: {problems}", 2) from None

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import re
 import resource
+import signal
 import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -491,6 +492,12 @@ def _describe(exc: object) -> str:
 # --- worker processes -----------------------------------------------------------------------
 
 
+def _init_worker(limit_bytes: int) -> None:
+    """Ctrl+C is the parent's to handle: a worker printing KeyboardInterrupt is only noise."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_memory(limit_bytes)
+
+
 def _limit_memory(limit_bytes: int) -> None:
     """Cap the worker's address space so a parser bomb raises MemoryError there (B2, F5)."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -512,7 +519,7 @@ class ParserPool:
         return ProcessPoolExecutor(
             max_workers=self._max_workers,
             mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_limit_memory,
+            initializer=_init_worker,
             initargs=(self._limit_bytes,),
         )
 
