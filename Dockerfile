@@ -11,6 +11,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 # binutils' strip: compiled extensions ship debug symbols (spaCy's shrink about 8x without them).
+# Builder-only and any version strips the same, so it is not pinned.
+# hadolint ignore=DL3008
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends binutils >/dev/null \
     && rm -rf /var/lib/apt/lists/*
