@@ -7,13 +7,13 @@ rows per poll, so durability costs nothing measurable here (RELIABILITY F3, §3.
 
 from __future__ import annotations
 
+import ast
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -93,6 +93,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _upgrade(connection: Connection) -> None:
+    # Alembic costs half a second to import; only a schema that needs upgrading pays for it.
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -102,5 +106,41 @@ def _upgrade(connection: Connection) -> None:
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; safe to run on every start."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        if not await connection.run_sync(_at_head):
+            await connection.run_sync(_upgrade)
     log.debug("database schema is up to date")
+
+
+def _at_head(connection: Connection) -> bool:
+    """True when the database is stamped with exactly the newest revision(s)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    stamped = {
+        row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+    }
+    return stamped == _heads()
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
+    """The revisions no other revision builds on, read from the migration files' headers.
+
+    Anything unexpected only makes this disagree with the database, and Alembic then decides.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        header: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if isinstance(node, ast.AnnAssign):
+                target = node.target
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and value is not None:
+                header[target.id] = value
+        if "revision" not in header:
+            continue
+        revisions.add(ast.literal_eval(header["revision"]))
+        down = ast.literal_eval(header["down_revision"]) if "down_revision" in header else None
+        parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - parents)
