@@ -228,7 +228,7 @@ def test_run_once_in_the_container_polls_a_feed_on_loopback(
     sys.stderr.write(f"\nrun --once in the container took {time.monotonic() - started:.1f} s\n")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "polled 1 feed(s)" in result.stderr, result.stderr[-3000:]
-    assert "1 new" in result.stderr, result.stderr[-3000:]
+    assert "1 answered, 0 disabled" in result.stderr, result.stderr[-3000:]
     assert "NEW SUMMIT STORY" in result.stdout, result.stdout[-3000:]
 
 
