@@ -113,10 +113,10 @@ def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
     one_line(newsbot(tmp_path, "--log-level", "LOUD", "check-config"), 2, "DEBUG, INFO")
 
 
-@pytest.mark.parametrize("entry", ["bad host", "example.com:http", "10.0.0", "[::1", "a:1:2"])
-def test_invalid_allow_hosts_entries_are_refused(tmp_path: Path, entry: str) -> None:
-    result = newsbot(tmp_path, "check-config", NEWSBOT_ALLOW_HOSTS=f"127.0.0.1,{entry}")
-    one_line(result, 2, "allow_hosts", repr(entry), "host:port")
+def test_invalid_allow_hosts_entries_are_refused(tmp_path: Path) -> None:
+    # Every accepted and refused form is in tests/test_settings.py; this is the operator's view.
+    result = newsbot(tmp_path, "check-config", NEWSBOT_ALLOW_HOSTS="127.0.0.1,example.com:http")
+    one_line(result, 2, "allow_hosts", "'example.com:http'", "host:port")
 
 
 def test_valid_allow_hosts_forms_are_accepted(tmp_path: Path) -> None:
