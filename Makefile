@@ -1,4 +1,6 @@
 # Two commands for newcomers: `make run` (the bot on its embedded defaults) and `make test`.
+# `make test` installs no system packages and starts no daemons: .ci/run prepares PostgreSQL and
+# Docker (for tests/ops/test_image.py, NEWSBOT_TEST_IMAGE=1) first.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,8 +21,8 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed lint typecheck unit
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot tests benchmarks
-	$(BIN)/ruff format --check bot tests benchmarks
+	$(BIN)/ruff check bot tests benchmarks scripts
+	$(BIN)/ruff format --check bot tests benchmarks scripts
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

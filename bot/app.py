@@ -21,13 +21,15 @@ from bot.core.tenancy import OPERATOR
 from bot.delivery.outbox import OutboxPolicy
 from bot.delivery.service import DeliveryService
 from bot.ingest.article import ArticleReader
-from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import ParserPool
 from bot.ingest.poll import Clock, CycleReport, Poller, PollPolicy, utcnow
 from bot.ingest.safety import AddressPolicy
 from bot.ingest.schedule import PollScheduler
 from bot.nlp.service import SummitAnalyzer
 from bot.ops.health import HealthServer
+from bot.ops.resources import limits_from, open_store
+from bot.ops.summary import FeedHealth, cycle_summary, feed_health
 from bot.platforms.console.notifier import ConsoleNotifier
 from bot.platforms.console.sink import ConsoleSink
 from bot.platforms.discord.bot import NewsBot
@@ -86,18 +88,6 @@ def policy_from(settings: Settings) -> PollPolicy:
     )
 
 
-def limits_from(settings: Settings) -> FetchLimits:
-    """The fetch limits the settings describe."""
-    fetch = settings.fetch
-    return FetchLimits(
-        total_timeout=fetch.timeout_seconds,
-        connect_timeout=fetch.connect_timeout_seconds,
-        max_bytes=fetch.max_bytes,
-        max_redirects=fetch.max_redirects,
-        per_host=fetch.per_host,
-        total_connections=max(settings.poll.concurrency, fetch.per_host),
-        user_agent=fetch.user_agent,
-    )
 
 
 class App:
@@ -295,9 +285,8 @@ class App:
 
     async def _start_up_cycle(self) -> None:
         report = await self.poller.run_cycle(due_only=True)
-        log.info(
-            "start-up cycle: %d feed(s) polled, %d new item(s)", report.feeds, report.new_items
-        )
+        summary = cycle_summary(report, await self.store.list_feeds())
+        log.info("start-up cycle: %s", summary)
 
     async def add_checked_feed(self, url: str, owner: str = OPERATOR) -> FeedInfo:
         """Fetch and parse a feed before ``owner`` watches it: a typo or a web page is refused."""
@@ -317,16 +306,6 @@ class App:
             for feed in feeds
             if feed.disabled_reason is None
         ]
-
-
-@contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """The store alone, for CLI commands that only read or edit feeds."""
-    store = await Store.open(settings.database_url)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 @contextlib.contextmanager
@@ -447,9 +426,13 @@ async def build_app(
                     counts = await repositories.outbox.counts()
                     return counts["pending"] + counts["sending"]
 
+                async def feeds() -> FeedHealth:
+                    return feed_health(await store.list_feeds())
+
                 health = HealthServer(
                     settings.health_port,
                     database=store.feed_count,
+                    feeds=feeds,
                     scheduler_running=lambda: app.scheduling,
                     platforms=lambda: app.platforms(),  # noqa: PLW0108 - app is bound below
                     outbox_depth=outbox_depth,
@@ -478,15 +461,3 @@ async def build_app(
                 await discord_bot.close()
             parser.close()
             analyzer.close()
-
-
-def describe_feed(feed: FeedInfo) -> str:
-    """One line per feed for ``feeds list``."""
-    state = "ok"
-    if feed.disabled_reason:
-        state = f"DISABLED: {feed.disabled_reason}"
-    elif feed.consecutive_failures:
-        state = f"failing ({feed.consecutive_failures}): {feed.last_error}"
-    title = feed.title or "(untitled)"
-    owners = ", ".join(feed.owners) or "nobody"
-    return f"{feed.id:>4}  {title[:40]:<40}  {feed.url}\n      {state} · owners: {owners}"

@@ -1,34 +1,32 @@
-"""Command line: the only place that reads the environment and builds Settings."""
+"""Command line: the only place that reads the environment and builds Settings.
+
+Start-up must feel instant, so this module imports only typer and our error tree: each
+command imports what it needs (spaCy, SQLAlchemy, aiohttp, Discord, Slack) in its own body.
+A new command follows the same shape: a small function, its imports inside.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import signal
 import sys
-from collections.abc import Callable, Coroutine
-from datetime import date
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from bot.app import build_app, describe_feed, limits_from, open_store, writer_lock
 from bot.core.errors import NewsbotError
-from bot.ingest.article import ArticlePage, ArticleReader
-from bot.ingest.fetch import Fetcher
-from bot.ingest.opml import parse_opml, render_opml
-from bot.ingest.parse import ParserPool
-from bot.ingest.poll import CycleReport, utcnow
-from bot.ingest.safety import AddressPolicy
-from bot.nlp.commands import extract_jsonl, parse_text_file, render_analysis, run_eval
-from bot.nlp.extract import Article, Extractor
-from bot.ops.logs import configure_logging
-from bot.platforms.discord.bot import sync_commands
-from bot.settings import Settings, load_settings, masked, secret_values
-from bot.storage.store import DuplicateFeed
+
+if TYPE_CHECKING:
+    from bot.core.stories import Digest, Story
+    from bot.ingest.article import ArticlePage
+    from bot.nlp.extract import Extractor
+    from bot.settings import Settings
+    from bot.stories.desk import Desk
 
 T = TypeVar("T")
 
@@ -41,19 +39,34 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: importing rich costs half a second
 )
-feeds_app = typer.Typer(help="Add, list, remove, import and export watched feeds.")
+feeds_app = typer.Typer(
+    help="Add, list, remove, import and export watched feeds.", rich_markup_mode=None
+)
 app.add_typer(feeds_app, name="feeds")
+
+stories_app = typer.Typer(
+    help="List, search and show summit stories (as /summit does in chat).", rich_markup_mode=None
+)
+app.add_typer(stories_app, name="stories")
 
 log = logging.getLogger("newsbot")
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEBUG_HINT = "rerun with --log-level DEBUG for the details"
+
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
+    """One red line on stderr; the traceback, if any, only reaches a DEBUG log."""
+    log.debug("failed: %s", message, exc_info=sys.exc_info()[0] is not None)
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
 
 
 def _settings(ctx: typer.Context) -> Settings:
+    from bot.settings import Settings
+
     settings = ctx.obj
     assert isinstance(settings, Settings)
     return settings
@@ -67,6 +80,14 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         raise _fail(str(exc)) from None
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"newsbot {version('newsbot')}")
+        raise typer.Exit
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
@@ -75,22 +96,43 @@ def main_callback(
         typer.Option(help="Settings file (default: config/newsbot.toml when it exists)."),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (overrides settings).")
+        str | None,
+        typer.Option(
+            help="DEBUG, INFO, WARNING or ERROR (overrides settings); DEBUG adds tracebacks."
+        ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Read the settings once and configure logging."""
+    from pydantic import ValidationError
+
+    from bot.ops.logs import configure_logging
+    from bot.settings import load_settings, secret_values
+
+    level = (log_level or "").upper()
+    if log_level is not None and level not in LOG_LEVELS:
+        raise _fail(f"--log-level must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}", 2)
     try:
         settings = load_settings(config)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            f"{'.'.join(str(part) for part in error['loc'])}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
             for error in exc.errors()
         )
         raise _fail(f"invalid settings: {problems}", 2) from None
     except NewsbotError as exc:
         raise _fail(str(exc), 2) from None
-    level = (log_level or settings.log_level).upper()
-    configure_logging(level, json=settings.log_format == "json", secrets=secret_values(settings))
+    configure_logging(
+        level or settings.log_level,
+        json=settings.log_format == "json",
+        secrets=secret_values(settings),
+    )
     ctx.obj = settings
 
 
@@ -104,41 +146,40 @@ def run(
     ] = False,
 ) -> None:
     """Poll feeds and announce new items (forever, or one cycle with --once)."""
+    from bot.app import writer_lock
+    from bot.ops.preflight import check_database_location
+
     settings = _settings(ctx)
     if show_all:
         settings = settings.model_copy(
             update={"console": settings.console.model_copy(update={"show_all": True})}
         )
     try:
+        check_database_location(settings.database_url)
         with writer_lock(settings):
-            report = _run(_run_bot(settings, once=once))
+            summary = _run(_run_bot(settings, once=once))
     except NewsbotError as exc:
         raise _fail(str(exc)) from None
-    if report is not None:
-        _print_report(report)
+    if summary is not None:
+        typer.echo(summary, err=True)
 
 
-async def _run_bot(settings: Settings, *, once: bool) -> CycleReport | None:
+async def _run_bot(settings: Settings, *, once: bool) -> str | None:
+    import signal
+
+    from bot.app import build_app
+    from bot.ops.summary import cycle_summary
+
     async with build_app(settings) as bot:
         if once:
-            return await bot.run_once()
+            report = await bot.run_once()
+            return cycle_summary(report, await bot.store.list_feeds())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await bot.run_forever(stop)
         return None
-
-
-def _print_report(report: CycleReport) -> None:
-    outcomes = ", ".join(f"{count} {name}" for name, count in sorted(report.outcomes.items()))
-    typer.echo(
-        f"polled {report.feeds} feed(s) in {report.seconds:.1f} s: {outcomes or 'nothing'}; "
-        f"{report.new_items} new item(s) announced",
-        err=True,
-    )
-    for url, error in sorted(report.errors.items()):
-        typer.echo(f"  failed: {error}" if url in error else f"  failed: {url}: {error}", err=True)
 
 
 @app.command("discord-sync")
@@ -152,6 +193,9 @@ def discord_sync(
     ] = False,
 ) -> None:
     """Register the slash commands with Discord: in discord.dev_guild_id, or --global."""
+    from bot.app import build_app
+    from bot.platforms.discord.bot import sync_commands
+
     settings = _settings(ctx)
     if settings.discord.token is None:
         raise _fail("set discord.token (NEWSBOT_DISCORD__TOKEN) first", 2)
@@ -168,6 +212,8 @@ def discord_sync(
 @app.command("check-config")
 def check_config(ctx: typer.Context) -> None:
     """Print the effective settings (secrets masked) and which sinks are active."""
+    from bot.settings import masked
+
     settings = _settings(ctx)
     typer.echo(json.dumps(masked(settings), indent=2, sort_keys=True))
     sinks = [
@@ -185,7 +231,9 @@ def check_config(ctx: typer.Context) -> None:
 def feeds_add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="http(s) URL of an RSS, Atom or JSON feed.")],
-    title: Annotated[str | None, typer.Option(help="Name shown in alerts.")] = None,
+    title: Annotated[
+        str | None, typer.Option(help="Name shown in alerts (kept: polls never replace it).")
+    ] = None,
     interval: Annotated[
         int | None, typer.Option(min=60, help="Poll interval in seconds (default from settings).")
     ] = None,
@@ -202,11 +250,19 @@ def feeds_add(
 async def _add_feed(
     settings: Settings, url: str, title: str | None, interval: int | None, *, check: bool
 ) -> Any:
+    from bot.ingest.poll import utcnow
+    from bot.ingest.safety import AddressPolicy
+    from bot.ops.resources import limits_from, open_store
+    from bot.storage.store import DuplicateFeed
+
     policy = AddressPolicy(settings.allow_hosts)
-    normal = policy.check_url(url)
+    normal = _allowed(policy.check_url, url)
     if check:
+        from bot.ingest.fetch import Fetcher
+        from bot.ingest.parse import ParserPool
+
         async with Fetcher(policy, limits_from(settings)) as fetcher:
-            fetched = await fetcher.fetch(normal)
+            fetched = await _allowed_async(fetcher.fetch(normal))
         async with ParserPool(1, settings.parse.memory_limit_mb) as parser:
             parsed = await parser.parse(fetched.body, fetched.headers, fetched.final_url)
         title = title or parsed.title
@@ -218,13 +274,46 @@ async def _add_feed(
             raise NewsbotError(f"{exc}; see `newsbot feeds list`") from None
 
 
+ALLOW_HINT = (
+    "if you trust it, add the host to allow_hosts (e.g. NEWSBOT_ALLOW_HOSTS=127.0.0.1) and retry"
+)
+
+
+def _allowed(check: Callable[[str], str], url: str) -> str:
+    """``check(url)``, with a refused private address naming the setting that allows it."""
+    from bot.core.errors import AddressNotAllowed
+
+    try:
+        return check(url)
+    except AddressNotAllowed as exc:
+        raise _refused(exc) from None
+
+
+async def _allowed_async(fetching: Coroutine[Any, Any, T]) -> T:
+    from bot.core.errors import AddressNotAllowed
+
+    try:
+        return await fetching
+    except AddressNotAllowed as exc:
+        raise _refused(exc) from None
+
+
+def _refused(exc: NewsbotError) -> NewsbotError:
+    message = str(exc)
+    if "not a public address" in message and "ALLOW_HOSTS" not in message:
+        message = f"{message}: {ALLOW_HINT}"
+    return NewsbotError(message)
+
+
 @feeds_app.command("list")
 def feeds_list(ctx: typer.Context) -> None:
     """List watched feeds with their health."""
+    from bot.ops.resources import open_store
+    from bot.platforms.console.render import feed_line
 
     async def _list() -> list[str]:
         async with open_store(_settings(ctx)) as store:
-            return [describe_feed(feed) for feed in await store.list_feeds()]
+            return [feed_line(feed) for feed in await store.list_feeds()]
 
     lines = _run(_list())
     typer.echo("\n".join(lines) if lines else "no feeds yet: add one with `newsbot feeds add URL`")
@@ -235,6 +324,7 @@ def feeds_remove(
     ctx: typer.Context, feed_id: Annotated[int, typer.Argument(help="Id from `feeds list`.")]
 ) -> None:
     """Stop watching a feed."""
+    from bot.ops.resources import open_store
 
     async def _remove() -> str:
         async with open_store(_settings(ctx)) as store:
@@ -248,6 +338,8 @@ def feeds_enable(
     ctx: typer.Context, feed_id: Annotated[int, typer.Argument(help="Id from `feeds list`.")]
 ) -> None:
     """Re-enable a feed that was disabled after repeated failures."""
+    from bot.ingest.poll import utcnow
+    from bot.ops.resources import open_store
 
     async def _enable() -> str:
         async with open_store(_settings(ctx)) as store:
@@ -262,6 +354,11 @@ def feeds_import(
     opml_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Add every feed of an OPML file (duplicates and refused URLs are reported, not fatal)."""
+    from bot.ingest.opml import parse_opml
+    from bot.ingest.poll import utcnow
+    from bot.ingest.safety import AddressPolicy
+    from bot.ops.resources import open_store
+
     settings = _settings(ctx)
     try:
         entries = parse_opml(opml_file.read_bytes())
@@ -293,6 +390,8 @@ def feeds_export(
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
 ) -> None:
     """Write every watched feed as OPML 2.0."""
+    from bot.ingest.opml import render_opml
+    from bot.ops.resources import open_store
 
     async def _export() -> bytes:
         async with open_store(_settings(ctx)) as store:
@@ -328,6 +427,8 @@ def _progress(label: str) -> Callable[[int, int], None]:
 
 
 def _extractor(settings: Settings) -> Extractor:
+    from bot.nlp.extract import Extractor
+
     try:
         return Extractor(settings.nlp.model, settings.nlp.batch_size)
     except NewsbotError as exc:
@@ -360,6 +461,9 @@ def extract(
     out: Annotated[Path | None, typer.Option(help="Batch output file (default: stdout).")] = None,
 ) -> None:
     """Analyse one article (or a JSONL batch): is it a summit story, and its key facts."""
+    from bot.nlp.commands import extract_jsonl, parse_text_file, render_analysis
+    from bot.nlp.extract import Article
+
     settings = _settings(ctx)
     if (source is None) == (jsonl is None):
         raise _fail("give exactly one of PATH|URL|- or --jsonl FILE", 2)
@@ -393,6 +497,11 @@ def extract(
 
 
 async def _read_page(settings: Settings, url: str) -> ArticlePage:
+    from bot.ingest.article import ArticleReader
+    from bot.ingest.fetch import Fetcher
+    from bot.ingest.safety import AddressPolicy
+    from bot.ops.resources import limits_from
+
     async with Fetcher(AddressPolicy(settings.allow_hosts), limits_from(settings)) as fetcher:
         return await ArticleReader(fetcher).page(url)
 
@@ -407,6 +516,8 @@ def evaluate_gold(
     misses: Annotated[bool, typer.Option(help="List the disagreements too.")] = True,
 ) -> None:
     """Score the extractor on a labelled file: summit P/R/F1, hard FPs, facts accuracy."""
+    from bot.nlp.commands import run_eval
+
     extractor = _extractor(_settings(ctx))
     try:
         report = run_eval(gold, extractor, _progress("evaluated"))
@@ -415,6 +526,196 @@ def evaluate_gold(
     typer.echo(report.render(misses=misses))
 
 
+# --- the terminal as a destination: what /summit shows in chat ---------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _desk(settings: Settings, since: timedelta | None = None) -> AsyncIterator[Desk]:
+    """The chat commands' Desk over the store; ``since`` widens or narrows "current"."""
+    from bot.core.errors import InvalidInput
+    from bot.core.models import FeedInfo
+    from bot.ops.resources import open_store
+    from bot.storage.newsdesk import Repositories
+    from bot.stories.desk import Desk
+
+    async def no_add(url: str, _owner: str) -> FeedInfo:
+        raise InvalidInput(f"add feeds with `newsbot feeds add {url}`")
+
+    async with open_store(settings) as store:
+        repositories = Repositories.over(store.engine)
+        if since is None:
+            yield Desk(repositories, store, no_add, clock=_now)
+        else:
+            yield Desk(repositories, store, no_add, clock=_now, current=since)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _echo_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@stories_app.command("list")
+def stories_list(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(min=1, max=25, help="How many stories.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """The most recently updated summit stories."""
+    from bot.platforms.console.render import render_story_list, story_json
+
+    async def _latest() -> list[Story]:
+        async with _desk(_settings(ctx)) as desk:
+            return await desk.latest(count)
+
+    stories = _run(_latest())
+    if as_json:
+        _echo_json([story_json(story) for story in stories])
+    else:
+        typer.echo(
+            render_story_list(stories, "No summit stories yet: `newsbot run` collects them.")
+        )
+
+
+@stories_app.command("search")
+def stories_search(
+    ctx: typer.Context,
+    query: Annotated[list[str], typer.Argument(help="Words that must all appear.")],
+    count: Annotated[int, typer.Option(min=1, max=25, help="At most this many.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Stories containing every word of the query (title, summary, people, places)."""
+    from bot.platforms.console.render import render_story_list, story_json
+
+    text = " ".join(query)
+
+    async def _search() -> list[Story]:
+        async with _desk(_settings(ctx)) as desk:
+            return await desk.search(text, count)
+
+    stories = _run(_search())
+    if as_json:
+        _echo_json([story_json(story) for story in stories])
+    else:
+        typer.echo(render_story_list(stories, f"No story matches {text!r}."))
+
+
+@stories_app.command("show")
+def stories_show(
+    ctx: typer.Context,
+    story_id: Annotated[int, typer.Argument(help="Id from `stories list` or `stories search`.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Everything about one story: facts, sources, changes, quotes and why it is a summit."""
+    from bot.platforms.console.render import render_story, story_json
+
+    async def _show() -> Story:
+        async with _desk(_settings(ctx)) as desk:
+            return await desk.story(story_id)
+
+    story = _run(_show())
+    typer.echo(
+        json.dumps(story_json(story), ensure_ascii=False, indent=2)
+        if as_json
+        else render_story(story)
+    )
+
+
+def _since(value: str | None) -> timedelta | None:
+    """``3d``, ``12h`` or a date ``YYYY-MM-DD`` as a window ending now."""
+    if value is None:
+        return None
+    units = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+    number, unit = value[:-1], value[-1:].lower()
+    if unit in units and number.isdigit() and int(number) > 0:
+        return int(number) * units[unit]
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise _fail(
+            f"--since must be like 3d, 12h, 2w or a date YYYY-MM-DD, not {value!r}", 2
+        ) from None
+    window = _now() - datetime.combine(day, datetime.min.time(), UTC)
+    if window <= timedelta(0):
+        raise _fail(f"--since {value} is in the future: give a past date", 2)
+    return window
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Stories updated since: 3d, 12h, 2w or YYYY-MM-DD (default 14d)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A digest of current summit stories, as the daily one (with the terminal's filters)."""
+    from bot.app import TERMINAL
+    from bot.platforms.console.render import digest_json, render_digest
+
+    window = _since(since)
+
+    async def _digest() -> Digest:
+        async with _desk(_settings(ctx), window) as desk:
+            return await desk.digest_now(TERMINAL)
+
+    result = _run(_digest())
+    typer.echo(
+        json.dumps(digest_json(result), ensure_ascii=False, indent=2)
+        if as_json
+        else render_digest(result)
+    )
+
+
+@app.command()
+def upcoming(
+    ctx: typer.Context,
+    ics: Annotated[
+        Path | None, typer.Option(help="Also write the dated summits as an iCalendar file.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Summits still ahead or under way, soonest first."""
+    from bot.platforms.console.render import render_upcoming, story_json
+
+    async def _upcoming() -> tuple[list[Story], bytes]:
+        async with _desk(_settings(ctx)) as desk:
+            stories = await desk.upcoming()
+            return stories, desk.calendar(stories)
+
+    stories, calendar = _run(_upcoming())
+    if ics is not None:
+        try:
+            ics.write_bytes(calendar)
+        except OSError as exc:
+            raise _fail(f"cannot write {ics}: {exc.strerror}") from None
+        typer.echo(f"wrote {ics}", err=True)
+    if as_json:
+        _echo_json([story_json(story) for story in stories])
+    else:
+        typer.echo(render_upcoming(stories))
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: every error becomes one line; tracebacks only at DEBUG."""
+    try:
+        app()
+    except NewsbotError as exc:
+        _exit(str(exc))
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _exit(f"{exc.strerror or exc}{where}: check the path and its permissions; {DEBUG_HINT}")
+    except Exception as exc:
+        _exit(f"unexpected {type(exc).__name__}: {exc}; {DEBUG_HINT}")
+
+
+def _exit(message: str) -> None:
+    log.debug("stopped by an error", exc_info=True)
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise SystemExit(1)

@@ -6,8 +6,10 @@ Precedence, lowest to highest: defaults < ``config/newsbot.toml`` < environment 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
@@ -134,13 +136,13 @@ class Settings(BaseSettings):
     @field_validator("allow_hosts")
     @classmethod
     def _check_hosts(cls, hosts: list[str]) -> list[str]:
-        """Refuse malformed CIDRs at start rather than silently allowing nothing."""
+        """Refuse a malformed entry at start rather than silently allowing nothing."""
         for host in hosts:
-            if "/" in host:
-                try:
-                    ipaddress.ip_network(host, strict=False)
-                except ValueError as exc:
-                    raise ValueError(f"allow_hosts: {host!r} is not a valid CIDR") from exc
+            if not _valid_allowed_host(host):
+                raise ValueError(
+                    f"{host!r} is not a host, host:port, [IPv6]:port, IP or CIDR "
+                    "(e.g. feeds.internal, feeds.internal:8080, [::1]:8080, 10.0.0.0/8)"
+                )
         return hosts
 
     @field_validator("database_url")
@@ -215,11 +217,89 @@ class _SecretsDirSource(PydanticBaseSettingsSource):
         return values
 
 
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)", re.IGNORECASE)
+
+
+def _valid_allowed_host(entry: str) -> bool:
+    """``host``, ``host:port``, ``[v6]:port``, an IP or a CIDR; anything else is a typo."""
+    entry = entry.strip()
+    try:
+        ipaddress.ip_network(entry, strict=False)
+        return True
+    except ValueError:
+        pass
+    host, port = entry, ""
+    if entry.startswith("["):
+        host, bracket, rest = entry[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return False
+        port = rest[1:] if rest else ""
+        try:
+            if ipaddress.ip_address(host).version != 6:
+                return False
+        except ValueError:
+            return False
+        return not rest or _valid_port(port)
+    if entry.count(":") == 1:
+        host, port = entry.split(":")
+        if not _valid_port(port):
+            return False
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return False
+    # "10.0.0" or "300.1.1.1": numeric but not an address, which glibc would read oddly.
+    return not labels[-1].isdigit() or _is_ipv4(host)
+
+
+def _valid_port(port: str) -> bool:
+    return port.isdigit() and 0 < int(port) <= 65535
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 4
+    except ValueError:
+        return False
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The settings file as data; a syntax error names the line and the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the settings file {path} is not UTF-8 text: save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"the settings file {path} is not valid TOML ({exc}): fix that line (the "
+            "shipped config/newsbot.toml shows the syntax)"
+        ) from exc
+
+
+def _check_keys(data: dict[str, Any], model: type[BaseModel], path: Path, prefix: str = "") -> None:
+    """Refuse a key no setting has, naming the closest valid one: a typo must not pass silently."""
+    fields = model.model_fields
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        field = fields.get(key)
+        if field is None:
+            valid = [f"{prefix}{option}" for option in fields]
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"valid here: {', '.join(valid)}"
+            raise ConfigError(f"unknown setting {name} in {path}: {hint}")
+        section = field.annotation
+        if isinstance(value, dict) and isinstance(section, type) and issubclass(section, BaseModel):
+            _check_keys(value, section, path, f"{name}.")
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build Settings from an optional TOML file plus the environment and secrets."""
     path = DEFAULT_CONFIG_FILE if config_file is None else config_file
     if config_file is not None and not path.is_file():
         raise ConfigError(f"config file {path} not found: pass an existing file to --config")
+    if path.is_file():
+        _check_keys(_read_toml(path), Settings, path)
 
     class _Bound(Settings):
         config_file: ClassVar[Path | None] = path

@@ -61,8 +61,73 @@ def test_allow_hosts_contract_is_comma_separated(
         "feeds.internal",
     ]
     monkeypatch.setenv("NEWSBOT_ALLOW_HOSTS", "10.0.0.0/33")
-    with pytest.raises(ValidationError, match="not a valid CIDR"):
+    with pytest.raises(ValidationError, match="is not a host, host:port"):
         load_settings(write_toml(tmp_path, ""))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "feeds.internal",
+        "feeds.internal.",
+        "feeds.internal:8080",
+        "localhost:1",
+        "127.0.0.1",
+        "127.0.0.1:8080",
+        "::1",
+        "[::1]",
+        "[::1]:8443",
+        "[2001:db8::1]:65535",
+        "10.0.0.0/8",
+        "fd00::/8",
+        "my_host",
+    ],
+)
+def test_allow_hosts_accepts_host_port_and_bracketed_v6(
+    no_secrets: Path, tmp_path: Path, entry: str
+) -> None:
+    assert load_settings(write_toml(tmp_path, ""), allow_hosts=[entry]).allow_hosts == [entry]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "bad host",
+        "http://feeds.internal",
+        "feeds.internal:",
+        "feeds.internal:0",
+        "feeds.internal:65536",
+        "feeds.internal:http",
+        "[::1",
+        "[::1]8080",
+        "[127.0.0.1]:80",
+        "10.0.0",
+        "300.1.1.1",
+        "-bad.example",
+        "a" * 64 + ".example",
+        "10.0.0.0/33",
+        "a:1:2",
+    ],
+)
+def test_allow_hosts_refuses_garbage(no_secrets: Path, tmp_path: Path, entry: str) -> None:
+    with pytest.raises(ValidationError, match="is not a host, host:port"):
+        load_settings(write_toml(tmp_path, ""), allow_hosts=[entry])
+
+
+def test_unknown_toml_keys_are_refused_with_the_closest_name(
+    no_secrets: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting log_levl .*did you mean log_level\?"):
+        load_settings(write_toml(tmp_path, 'log_levl = "DEBUG"\n'))
+    with pytest.raises(ConfigError, match=r"unknown setting fetch.timeout .*fetch.timeout_seconds"):
+        load_settings(write_toml(tmp_path, "[fetch]\ntimeout = 5\n"))
+    with pytest.raises(ConfigError, match=r"unknown setting zzz .*valid here: database_url"):
+        load_settings(write_toml(tmp_path, "zzz = 1\n"))
+
+
+def test_malformed_toml_names_the_file_and_line(no_secrets: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"newsbot.toml is not valid TOML .*line 2"):
+        load_settings(write_toml(tmp_path, "[poll]\ninterval_seconds = = 5\n"))
 
 
 def test_database_url_contract(

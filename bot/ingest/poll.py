@@ -67,6 +67,7 @@ class CycleReport:
     """What one cycle over all feeds did, for the terminal and the tests."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
     new_items: int = 0
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -84,6 +85,7 @@ class FeedResult:
     outcome: Outcome
     new_items: tuple[NewItem, ...] = ()
     error: str | None = None
+    reason: str | None = None
 
 
 class Poller:
@@ -166,6 +168,8 @@ class Poller:
             report.new_items += len(result.new_items)
             if result.error:
                 report.errors[feed.url] = result.error
+            if result.reason:
+                report.failures[result.reason] += 1
         report.seconds = asyncio.get_running_loop().time() - started
         return report
 
@@ -228,14 +232,14 @@ class Poller:
         except (FetchError, FeedParseError) as exc:
             metrics.fetch_failure(exc.reason)
             retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-            return await self._fail(feed, now, str(exc), retry_after)
+            return await self._fail(feed, now, str(exc), retry_after, exc.reason)
         except NewsbotError as exc:
             metrics.fetch_failure(type(exc).__name__)
-            return await self._fail(feed, now, str(exc), None)
+            return await self._fail(feed, now, str(exc), None, type(exc).__name__)
         except Exception:
             metrics.fetch_failure("internal")
             log.exception("unexpected error while polling %s", feed.url)
-            return await self._fail(feed, now, "internal error (see the log)", None)
+            return await self._fail(feed, now, "internal error (see the log)", None, "internal")
         if stored and self._analyzer is not None:
             stored = await self._analyse(stored, now)
         metrics.items(len(stored), summit=sum(item.is_summit for item in stored))
@@ -272,7 +276,7 @@ class Poller:
             return {"is_summit": False, "score": 0.0, "failed": f"analysis failed: {exc!r}"[:500]}
 
     async def _fail(
-        self, feed: FeedInfo, now: datetime, error: str, retry_after: float | None
+        self, feed: FeedInfo, now: datetime, error: str, retry_after: float | None, reason: str
     ) -> FeedResult:
         delay = self._policy.retry_delay(feed.consecutive_failures + 1, retry_after)
         updated = await self._store.record_failure(
@@ -292,4 +296,4 @@ class Poller:
         if updated.disabled_reason and feed.disabled_reason is None:
             log.error("feed %s disabled: %s", feed.url, updated.disabled_reason)
             await self._sink.feed_disabled(updated)
-        return FeedResult("failed", error=error)
+        return FeedResult("failed", error=error, reason=reason)

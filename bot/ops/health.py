@@ -3,7 +3,9 @@
 ``/healthz`` answers 200 only while three things hold: the event loop is responsive (a ticker
 measures how late its sleeps wake up), the database answers a trivial query, and the poll
 scheduler runs. Anything else is a 503 with the failing check named, so an orchestrator restarts
-a wedged process instead of a merely busy one.
+a wedged process instead of a merely busy one. When feeds are watched but not one answers (no
+network, a proxy), the status is ``degraded`` with the counts: still 200, since a restart
+would not bring the network back, but visible to whoever looks.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from types import TracebackType
 
 from aiohttp import web
 
+from bot.core.errors import ConfigError
 from bot.ops import metrics
+from bot.ops.summary import FeedHealth
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,7 @@ Running = Callable[[], bool]
 Platforms = Callable[[], Mapping[str, bool]]
 OutboxDepth = Callable[[], Awaitable[int]]
 StorageProblem = Callable[[], str | None]
+FeedCounts = Callable[[], Awaitable[FeedHealth]]
 
 
 class LoopMonitor:
@@ -78,6 +83,7 @@ class HealthServer:
         platforms: Platforms = dict,
         outbox_depth: OutboxDepth | None = None,
         storage_problem: StorageProblem | None = None,
+        feeds: FeedCounts | None = None,
         host: str = "0.0.0.0",  # noqa: S104 - the container's port must be reachable
         max_lag: float = 5.0,
         check_timeout: float = 3.0,
@@ -90,6 +96,7 @@ class HealthServer:
         self._platforms = platforms
         self._outbox_depth = outbox_depth
         self._storage_problem = storage_problem
+        self._feeds = feeds
         self._max_lag = max_lag
         self._timeout = check_timeout
         self.monitor = monitor or LoopMonitor()
@@ -109,7 +116,15 @@ class HealthServer:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                f"cannot listen for /healthz on {self._host}:{self._port} ({exc.strerror}): stop "
+                "what uses that port, or set health_port (NEWSBOT_HEALTH_PORT) to a free one"
+            ) from exc
         for address in self._runner.addresses:
             if isinstance(address, tuple) and len(address) >= 2:
                 self._bound = int(address[1])
@@ -159,9 +174,28 @@ class HealthServer:
         problem = self._storage_problem() if self._storage_problem is not None else None
         if problem is not None:
             checks["storage"] = {"ok": False, "error": problem}
-        status = "unhealthy" if not healthy else "degraded" if problem else "ok"
+        counts = await self._feed_counts() if database_ok else None
+        if counts is not None:
+            checks["feeds"] = {
+                "ok": not counts.none_answering,
+                "total": counts.total,
+                "answering": counts.answering,
+                "failing": counts.failing,
+                "disabled": counts.disabled,
+            }
+        degraded = problem is not None or (counts is not None and counts.none_answering)
+        status = "unhealthy" if not healthy else "degraded" if degraded else "ok"
         body: dict[str, object] = {"status": status, "checks": checks, "platforms": platforms}
         return healthy, body
+
+    async def _feed_counts(self) -> FeedHealth | None:
+        if self._feeds is None:
+            return None
+        try:
+            return await asyncio.wait_for(self._feeds(), self._timeout)
+        except Exception as exc:
+            log.warning("health check: feed counts unavailable (%s)", type(exc).__name__)
+            return None
 
     async def _healthz(self, request: web.Request) -> web.Response:
         healthy, body = await self.report()

