@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed"]
+# "ended" is never extracted: a story reads so once its dates have passed with no report of
+# how it went (see bot.stories.facts.aged).
+Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed", "ended"]
 Mode = Literal["alerts", "digest", "both"]
 EventKind = Literal["new", "update"]
 
