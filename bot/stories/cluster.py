@@ -118,9 +118,20 @@ def _order(report: Report) -> tuple[datetime, int]:
 
 def score_match(report: Report, story: StoryState, model: Model) -> Match:
     """How likely ``report`` tells of ``story``'s meeting: its closest report decides."""
-    scored = [(model.probability(v), v) for v in (features(report, r) for r in story.reports)]
+    scored = [
+        (model.probability(v), v) for v in (features(report, r, model) for r in story.reports)
+    ]
     best, values = max(scored, key=lambda pair: pair[0])
     return Match(story.id, best, (f"p={best:.2f}", *explain(model, values)))
+
+
+def best_match(
+    report: Report, candidates: list[StoryState], policy: ClusterPolicy | None = None
+) -> Match | None:
+    """The most likely candidate story for ``report``, however unlikely (None without any)."""
+    policy = policy or ClusterPolicy()
+    matches = [score_match(report, story, policy.model) for story in candidates if story.reports]
+    return max(matches, key=lambda match: (match.score, -match.story_id), default=None)
 
 
 def assign(
@@ -128,8 +139,7 @@ def assign(
 ) -> Match | None:
     """The most likely candidate story for ``report``, or None when none reaches the threshold."""
     policy = policy or ClusterPolicy()
-    matches = [score_match(report, story, policy.model) for story in candidates if story.reports]
-    best = max(matches, key=lambda match: (match.score, -match.story_id), default=None)
+    best = best_match(report, candidates, policy)
     return best if best is not None and best.score >= policy.model.threshold else None
 
 

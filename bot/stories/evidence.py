@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from bot.stories.facts import same_person
-from bot.stories.similarity import jaccard, similarity
+from bot.stories.similarity import similarity
 
 if TYPE_CHECKING:
     from bot.core.stories import StoryFacts
@@ -91,8 +93,19 @@ def _gap_days(a: datetime, b: datetime) -> float:
     return abs((a - b).total_seconds()) / 86400
 
 
-def features(a: Report, b: Report) -> tuple[float, ...]:
-    """The evidence that ``a`` and ``b`` tell of one meeting, in ``FEATURES`` order."""
+def _weighted(
+    common: AbstractSet[str], union: AbstractSet[str], idf: Mapping[str, float], rare: float
+) -> float:
+    total = sum(idf.get(term, rare) for term in union)
+    return sum(idf.get(term, rare) for term in common) / total if total else 0.0
+
+
+def features(a: Report, b: Report, model: Model | None = None) -> tuple[float, ...]:
+    """The evidence that ``a`` and ``b`` tell of one meeting, in ``FEATURES`` order.
+
+    Shared names count by rarity (``model.idf``): "Biarritz" says more than "Trump".
+    """
+    idf, rare = (model.idf, model.rare_idf) if model is not None else ({}, 1.0)
     series_a = {t for t in a.terms if t.startswith(SERIES_PREFIX)}
     series_b = {t for t in b.terms if t.startswith(SERIES_PREFIX)}
     names_a, names_b = a.terms - series_a, b.terms - series_b
@@ -105,8 +118,8 @@ def features(a: Report, b: Report) -> tuple[float, ...]:
     return (
         1.0,
         similarity(a.signature, b.signature),
-        jaccard(names_a, names_b),
-        min(len(names_a & names_b), 6) / 6,
+        _weighted(names_a & names_b, names_a | names_b, idf, rare),
+        min(sum(idf.get(t, rare) for t in names_a & names_b), 30.0) / 30,
         float(bool(series_a & series_b)),
         float(bool(series_a and series_b and not series_a & series_b)),
         people,
@@ -130,6 +143,8 @@ class Model:
     version: str
     weights: tuple[float, ...]
     threshold: float
+    idf: Mapping[str, float] = field(default_factory=dict)
+    rare_idf: float = 1.0
 
     def probability(self, values: tuple[float, ...]) -> float:
         """P(same meeting) for one feature vector."""
@@ -143,6 +158,8 @@ class Model:
             "features": list(FEATURES),
             "weights": [round(w, 6) for w in self.weights],
             "threshold": round(self.threshold, 4),
+            "rare_idf": round(self.rare_idf, 4),
+            "idf": {term: round(value, 3) for term, value in sorted(self.idf.items())},
         }
 
     @classmethod

@@ -21,6 +21,7 @@ _PERMUTATIONS = tuple(
     (_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_PERM)
 )
 _WORD = re.compile(r"[^\W_]+")
+_POSSESSIVE = re.compile(r"['’]s?$")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z0-9]|\b[A-Z]\b")
 # Summit series: the same series in the same year is strong evidence, another series against.
 _SERIES = {
@@ -96,9 +97,8 @@ def similarity(left: bytes, right: bytes) -> float:
 
 def names(text: str) -> frozenset[str]:
     """Capitalised words of the text, folded ("Biarritz", "Kim", "Hanoi"): who and where."""
-    return frozenset(
-        word for raw in _NAME.findall(text) if len(word := fold(raw)) > 1 and word not in _COMMON
-    )
+    found = (_POSSESSIVE.sub("", fold(raw)) for raw in _NAME.findall(text))
+    return frozenset(word for word in found if len(word) > 1 and word not in _COMMON)
 
 
 def series(text: str) -> frozenset[str]:

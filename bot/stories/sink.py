@@ -12,7 +12,7 @@ from bot.core.ports import Sink
 from bot.core.stories import EventKind, FactChange
 from bot.ops import metrics
 from bot.storage.newsdesk import StoryRepository
-from bot.stories.cluster import ClusterPolicy, Report, assign, draft, report_from_item
+from bot.stories.cluster import ClusterPolicy, Report, best_match, draft, report_from_item
 from bot.stories.facts import key_changes, net_changes
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class Filed:
 
 
 Clock = Callable[[], datetime]
+NEAR_MISS = 0.6  # a candidate this close to the threshold is logged with its evidence
 
 
 class StorySink:
@@ -92,10 +93,17 @@ class StorySink:
             if await writer.knows_item(report.item_id):
                 return None
             candidates = await writer.candidates(report.published - self._policy.horizon)
-            match = assign(report, candidates, self._policy)
-            if match is None:
+            match = best_match(report, candidates, self._policy)
+            if match is None or match.score < self._policy.model.threshold:
                 story_id = await writer.create(draft([report]), report, now)
                 log.info("new story %d: %s", story_id, report.title)
+                if match is not None and match.score >= NEAR_MISS * self._policy.model.threshold:
+                    log.info(
+                        "item %d stays apart from story %d (%s)",
+                        report.item_id,
+                        match.story_id,
+                        "; ".join(match.reasons),
+                    )
                 return Filed(report.item_id, story_id, "new", ())
             story = next(c for c in candidates if c.id == match.story_id)
             updated = draft([*story.reports, report])
