@@ -1,10 +1,11 @@
-"""Status follows time, a postponement drops stale dates, and one batch gives net changes."""
+"""Status follows time, a postponement drops stale dates, one batch gives net changes, and
+sources count by distinct article."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from bot.core.stories import FactChange
+from bot.core.stories import FactChange, Source, distinct_sources
 from bot.stories.facts import aged, facts_from_analysis, facts_line, merge_facts, net_changes
 from tests.stories.helpers import KIM, TRUMP, analysis, day
 
@@ -76,3 +77,15 @@ def test_net_changes_keep_first_old_and_last_new_per_fact() -> None:
         ("venue", None, "Metropole"),
         ("status", "upcoming", "concluded"),
     ]
+
+
+def test_one_article_from_two_spellings_of_a_feed_counts_once() -> None:
+    at = day("2019-02-25")
+    sources = [
+        Source(1, "Kim arrives", "https://www.yna.co.kr/view/1/?utm_source=rss#top", "Yonhap", at),
+        Source(2, "Kim arrives", "http://yna.co.kr:80/view/1", "Yonhap (copy)", at),
+        Source(3, "Kim arrives", "https://yna.co.kr/view/2", "Yonhap", at),
+        Source(4, "Trump lands", None, "CNN", at),
+        Source(5, "Trump lands", None, "cnn", at),
+    ]
+    assert [source.item_id for source in distinct_sources(sources)] == [1, 3, 4]
