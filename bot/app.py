@@ -88,8 +88,6 @@ def policy_from(settings: Settings) -> PollPolicy:
     )
 
 
-
-
 class App:
     """Everything one newsbot process runs, opened and closed in a fixed order."""
 

@@ -702,6 +702,55 @@ def upcoming(
         typer.echo(render_upcoming(stories))
 
 
+@app.command()
+def replay(
+    ctx: typer.Context,
+    jsonl: Annotated[
+        Path,
+        typer.Option(
+            help='Items as JSONL: {"id", "title", "text", "published"?, "source"?} per line.',
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[Path | None, typer.Option(help="Output file (default: stdout).")] = None,
+    assume_summit: Annotated[
+        bool,
+        typer.Option(help="File every item as a summit report, to score merging alone."),
+    ] = False,
+) -> None:
+    """Replay items in publication order through extract -> stories (no chat, no network).
+
+    Writes one line per item, {"id", "story", "event": "new|update|none", "changed"}, then
+    one line {"stories": [...]} with the final stories and their sources.
+    """
+    # Imported here so the other commands never load stories and storage (lazy CLI).
+    from bot.nlp.extract import Article
+    from bot.stories.replay import read_items
+    from bot.stories.replay import replay as run_replay
+
+    settings = _settings(ctx)
+    try:
+        items = read_items(jsonl.read_text(encoding="utf-8").splitlines())
+    except (NewsbotError, UnicodeDecodeError) as exc:
+        raise _fail(f"{jsonl}: {exc}", 2) from None
+    extractor = _extractor(settings)
+
+    def analyse(articles: Any) -> list[dict[str, Any]]:
+        return [a.to_json() for a in extractor.analyse([Article(*article) for article in articles])]
+
+    lines, stories = _run(
+        run_replay(items, analyse, assume_summit=assume_summit, progress=_progress("replayed"))
+    )
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    text += json.dumps({"stories": stories}, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(lines)} item(s) and {len(stories)} story(ies) to {out}", err=True)
+
+
 def main() -> None:
     """Console-script entry point: every error becomes one line; tracebacks only at DEBUG."""
     try:

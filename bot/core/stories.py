@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed"]
+# "ended" is never extracted: a story reads so once its dates have passed with no report of
+# how it went (see bot.stories.facts.aged).
+Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed", "ended"]
 Mode = Literal["alerts", "digest", "both"]
 EventKind = Literal["new", "update"]
 
@@ -43,6 +48,32 @@ class Source:
     link: str | None
     outlet: str | None
     published: datetime | None
+
+
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid|ocid|smid|at_\w+)$")
+
+
+def article_key(source: Source) -> str:
+    """What makes two sources one article: the link without scheme, ``www.``, default port,
+    trailing slash, fragment and tracking parameters; else outlet, title and day."""
+    if source.link:
+        parts = urlsplit(source.link.strip())
+        host = (parts.hostname or "").removeprefix("www.")
+        port = "" if parts.port in (None, 80, 443) else f":{parts.port}"
+        query = urlencode(
+            sorted((k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k.lower()))
+        )
+        return f"{host}{port}{parts.path.rstrip('/')}?{query}"
+    day = source.published.date().isoformat() if source.published else ""
+    return f"{(source.outlet or '').casefold()}|{source.title.casefold().strip()}|{day}"
+
+
+def distinct_sources(sources: Iterable[Source]) -> tuple[Source, ...]:
+    """One source per article (the first seen): a feed added twice never doubles the count."""
+    seen: dict[str, Source] = {}
+    for source in sources:
+        seen.setdefault(article_key(source), source)
+    return tuple(seen.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,7 @@ def _report(row: StorySourceRow) -> Report:
         reasons=tuple(row.reasons),
         quotes=quotes_of(row.quotes),
         signature=bytes(row.signature),
+        terms=frozenset(row.terms or ()),
     )
 
 
@@ -181,6 +182,7 @@ class StoryWriter:
                 reasons=list(report.reasons),
                 quotes=quotes_json(report.quotes),
                 signature=report.signature,
+                terms=sorted(report.terms),
                 added_at=now,
             )
         )
@@ -223,6 +225,12 @@ class StoryRepository(Repository):
     async def latest(self, count: int) -> list[Story]:
         """The most recently updated stories."""
         return await self._list(select(StoryRow).order_by(StoryRow.updated_at.desc()), count)
+
+    async def all_stories(self) -> list[Story]:
+        """Every story, oldest first (for replays and exports, not for chat)."""
+        async with self._sessions() as session:
+            rows = list(await session.scalars(select(StoryRow).order_by(StoryRow.id)))
+            return await load_stories(session, rows)
 
     async def recent(self, since: datetime, limit: int = 200) -> list[Story]:
         """Stories updated at or after ``since``, newest first."""

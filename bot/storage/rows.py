@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.core.stories import Destination, FactChange, Quote, Source, Story
+from bot.core.stories import Destination, FactChange, Quote, Source, Story, distinct_sources
 from bot.delivery.records import destination_key
 from bot.storage.tables import DestinationRow, StoryChangeRow, StoryRow, StorySourceRow
 from bot.stories.facts import facts_from_json
@@ -83,7 +83,7 @@ async def load_stories(session: AsyncSession, rows: Sequence[StoryRow]) -> list[
             facts=facts_from_json(row.facts),
             score=row.score,
             reasons=tuple(row.reasons),
-            sources=tuple(sources[row.id]),
+            sources=distinct_sources(sources[row.id]),
             first_seen=row.first_seen,
             updated_at=row.updated_at,
             changes=tuple(changes[row.id]),

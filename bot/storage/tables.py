@@ -202,6 +202,7 @@ class StorySourceRow(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     quotes: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+    terms: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.stories import Digest, Filters, Story
-from bot.stories.facts import facts_line
+from bot.stories.facts import aged, facts_line
 from bot.stories.filters import matches
 
 DIGEST_SIZE = 10
@@ -16,11 +17,14 @@ WELCOME_NOTE = "Alerts for new summit stories and changed facts will follow in t
 EMPTY_NOTE = "No summit stories right now; new ones will be posted here as they appear."
 
 
-def pick(stories: Sequence[Story], filters: Filters | None, limit: int) -> tuple[Story, ...]:
-    """The stories passing ``filters``, strongest and most recent first, at most ``limit``."""
+def pick(
+    stories: Sequence[Story], filters: Filters | None, limit: int, now: datetime
+) -> tuple[Story, ...]:
+    """The stories passing ``filters``, strongest and most recent first, at most ``limit``,
+    each with its status as of ``now`` (a past summit never reads "Upcoming")."""
     chosen = [story for story in stories if filters is None or matches(story, filters)]
     chosen.sort(key=lambda story: (story.score, story.updated_at, story.id), reverse=True)
-    return tuple(chosen[:limit])
+    return tuple(replace(s, facts=aged(s.facts, now.date())) for s in chosen[:limit])
 
 
 def digest_title(at: datetime, timezone: str) -> str:
@@ -39,13 +43,13 @@ def build_digest(
     note: str | None = None,
 ) -> Digest:
     """A digest of the matching stories (possibly empty: callers decide whether to send it)."""
-    chosen = pick(stories, filters, limit)
+    chosen = pick(stories, filters, limit, now)
     return Digest(title=title, stories=chosen, generated_at=now, note=note)
 
 
 def welcome_digest(stories: Sequence[Story], filters: Filters | None, now: datetime) -> Digest:
     """The short digest a channel gets when it first subscribes, instead of silence."""
-    chosen = pick(stories, filters, WELCOME_SIZE)
+    chosen = pick(stories, filters, WELCOME_SIZE, now)
     return Digest(
         title="Summit stories right now",
         stories=chosen,

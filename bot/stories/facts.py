@@ -13,7 +13,9 @@ from bot.core.stories import FactChange, Participant, Quote, Status, StoryFacts
 
 # The facts whose change is worth an update post; agenda and quotes only refresh the story.
 KEY_FACTS = ("participants", "city", "country", "venue", "start_date", "end_date", "status")
-_STATUSES: frozenset[str] = frozenset(get_args(Status))
+_STATUSES: frozenset[str] = frozenset(get_args(Status)) - {"ended"}
+_AHEAD = frozenset({"upcoming", "ongoing", "postponed"})
+_OVER = frozenset({"concluded", "cancelled"})
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -112,7 +114,8 @@ def merge_participants(groups: Iterable[Sequence[Participant]]) -> tuple[Partici
 def merge_facts(reports: Sequence[tuple[datetime, StoryFacts]]) -> StoryFacts:
     """Facts of a story from its reports: per fact the newest report that states it wins.
 
-    A report that says nothing about a fact never erases it. Participants and agenda are
+    A report that says nothing about a fact never erases it, except that a postponement
+    without new dates clears the old ones. Participants and agenda are
     unions, since one report often names only some of them. Start and end dates travel
     together, so a moved start never keeps an end date that now lies before it.
     """
@@ -122,12 +125,16 @@ def merge_facts(reports: Sequence[tuple[datetime, StoryFacts]]) -> StoryFacts:
         agenda=tuple(dict.fromkeys(topic for f in ordered for topic in f.agenda)),
     )
     for facts in ordered:
+        moved = facts.start_date is not None and facts.start_date != merged.start_date
+        if facts.status == "postponed" and merged.status != "postponed" and not moved:
+            # Put off without a new date: the old dates no longer hold, so they go.
+            merged = replace(merged, start_date=None, end_date=None)
         merged = replace(
             merged,
             city=facts.city or merged.city,
             country=facts.country or merged.country,
             venue=facts.venue or merged.venue,
-            status=facts.status or merged.status,
+            status=_later_status(merged.status, facts.status, moved),
         )
         if facts.start_date is not None:
             end = facts.end_date or merged.end_date
@@ -139,6 +146,25 @@ def merge_facts(reports: Sequence[tuple[datetime, StoryFacts]]) -> StoryFacts:
         ):
             merged = replace(merged, end_date=facts.end_date)
     return merged
+
+
+def _later_status(known: Status | None, said: Status | None, moved: bool) -> Status | None:
+    """Status follows time: a report that a meeting is over is not undone by an older-sounding
+    one ("upcoming", "ongoing") unless that report also gives new dates."""
+    if said is None:
+        return known
+    if known in _OVER and said in _AHEAD and not moved:
+        return known
+    return said
+
+
+def aged(facts: StoryFacts, today: date) -> StoryFacts:
+    """The facts as of ``today``: a meeting still "upcoming" or "ongoing" after its last day
+    reads "ended" (shown "Ended?") until a report says how it went."""
+    last_day = facts.end_date or facts.start_date
+    if facts.status in ("upcoming", "ongoing") and last_day is not None and last_day < today:
+        return replace(facts, status="ended")
+    return facts
 
 
 def show(field: str, facts: StoryFacts) -> str | None:
@@ -173,6 +199,22 @@ def key_changes(old: StoryFacts, new: StoryFacts, at: datetime) -> tuple[FactCha
         for field in KEY_FACTS
         if _differs(field, old, new)
     )
+
+
+def net_changes(changes: Sequence[FactChange]) -> tuple[FactChange, ...]:
+    """Several changes in a row as one per fact, first old to last new (none if it came back)."""
+    first: dict[str, FactChange] = {}
+    last: dict[str, FactChange] = {}
+    for change in changes:
+        first.setdefault(change.field, change)
+        last[change.field] = change
+    net = []
+    for field in KEY_FACTS:
+        if field in last:
+            old, new = first[field].old, last[field].new
+            if (old or "").casefold() != (new or "").casefold():
+                net.append(replace(last[field], old=old))
+    return tuple(net)
 
 
 def facts_to_json(facts: StoryFacts) -> dict[str, Any]:
@@ -228,7 +270,9 @@ def _day_text(value: date) -> str:
 
 
 def status_text(facts: StoryFacts) -> str:
-    """The status word, capitalised."""
+    """The status word, capitalised ("Ended?" when the dates passed without a report)."""
+    if facts.status == "ended":
+        return "Ended?"
     return facts.status.capitalize() if facts.status else ""
 
 

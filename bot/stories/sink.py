@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.models import FeedInfo, NewItem
 from bot.core.ports import Sink
-from bot.core.stories import EventKind
+from bot.core.stories import EventKind, FactChange
 from bot.ops import metrics
 from bot.storage.newsdesk import StoryRepository
-from bot.stories.cluster import ClusterPolicy, Report, assign, draft, report_from_item
-from bot.stories.facts import key_changes
+from bot.stories.cluster import ClusterPolicy, Report, best_match, draft, report_from_item
+from bot.stories.facts import key_changes, net_changes
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """Where one report went: its story, the event it would cause, and the facts it changed."""
+
+    item_id: int
+    story_id: int
+    kind: EventKind | None
+    changes: tuple[FactChange, ...]
+
+
 Clock = Callable[[], datetime]
+NEAR_MISS = 0.6  # a candidate this close to the threshold is logged with its evidence
 
 
 class StorySink:
@@ -44,34 +57,54 @@ class StorySink:
 
     async def publish(self, items: Sequence[NewItem]) -> None:
         """Add every summit item to its story; one bad item is logged and skipped."""
-        events = 0
+        await self.file_items(items)
+
+    async def file_items(self, items: Sequence[NewItem]) -> list[Filed | None]:
+        """File each summit item (None for others and for failures), then record one event per
+        story: a poll's several reports of one story give one alert, not one each."""
+        filed: list[Filed | None] = []
         for item in items:
-            if not item.is_summit:
-                continue
-            try:
-                _, kind = await self.add(report_from_item(item))
-                if kind is not None:
-                    metrics.summit_story(kind)
-            except Exception:
-                log.exception("could not file item %s (%s) under a story", item.id, item.link)
-                continue
-            events += kind is not None
+            result = None
+            if item.is_summit:
+                try:
+                    result = await self.file(report_from_item(item))
+                except Exception:
+                    log.exception("could not file item %s (%s) under a story", item.id, item.link)
+            filed.append(result)
+        events = await self._record([result for result in filed if result is not None])
+        for kind in events:
+            metrics.summit_story(kind)
         if events and self._route is not None:
             await self._route()
+        return filed
 
     async def add(self, report: Report) -> tuple[int | None, EventKind | None]:
-        """File one report; returns its story id and the event kind it caused, if any."""
+        """File one report and record its event; returns its story id and the event kind."""
+        result = await self.file(report)
+        if result is None:
+            return None, None
+        await self._record([result])
+        return result.story_id, result.kind
+
+    async def file(self, report: Report) -> Filed | None:
+        """File one report under its story (None when it was filed before); no event yet."""
         now = self._clock()
         async with self._stories.writing() as writer:
             if await writer.knows_item(report.item_id):
-                return None, None
+                return None
             candidates = await writer.candidates(report.published - self._policy.horizon)
-            match = assign(report, candidates, self._policy)
-            if match is None:
+            match = best_match(report, candidates, self._policy)
+            if match is None or match.score < self._policy.model.threshold:
                 story_id = await writer.create(draft([report]), report, now)
-                await writer.add_event(story_id, "new", (), now)
                 log.info("new story %d: %s", story_id, report.title)
-                return story_id, "new"
+                if match is not None and match.score >= NEAR_MISS * self._policy.model.threshold:
+                    log.info(
+                        "item %d stays apart from story %d (%s)",
+                        report.item_id,
+                        match.story_id,
+                        "; ".join(match.reasons),
+                    )
+                return Filed(report.item_id, story_id, "new", ())
             story = next(c for c in candidates if c.id == match.story_id)
             updated = draft([*story.reports, report])
             changes = key_changes(story.facts, updated.facts, now)
@@ -83,10 +116,24 @@ class StorySink:
                 "; ".join(match.reasons),
                 f", changed: {', '.join(c.field for c in changes)}" if changes else "",
             )
-            if not changes:
-                return story.id, None
-            await writer.add_event(story.id, "update", changes, now)
-            return story.id, "update"
+            return Filed(report.item_id, story.id, "update" if changes else None, changes)
+
+    async def _record(self, filed: Sequence[Filed]) -> list[EventKind]:
+        """One event per story: "new" if the story opened in this batch, else its net changes."""
+        by_story: dict[int, list[Filed]] = {}
+        for result in filed:
+            by_story.setdefault(result.story_id, []).append(result)
+        kinds: list[EventKind] = []
+        now = self._clock()
+        async with self._stories.writing() as writer:
+            for story_id, results in by_story.items():
+                if any(result.kind == "new" for result in results):
+                    await writer.add_event(story_id, "new", (), now)
+                    kinds.append("new")
+                elif changes := net_changes([c for result in results for c in result.changes]):
+                    await writer.add_event(story_id, "update", changes, now)
+                    kinds.append("update")
+        return kinds
 
     async def feed_disabled(self, feed: FeedInfo) -> None:
         """Tell the operator's sink, if any; the log always says it."""

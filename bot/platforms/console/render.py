@@ -30,7 +30,8 @@ def feed_line(feed: FeedInfo) -> str:
         state = "not polled yet"
     title = clean(feed.title or "(untitled)")
     owners = ", ".join(feed.owners) or "nobody"
-    return f"{feed.id:>4}  {title[:40]:<40}  {clean(feed.url)}\n      {clean(state)} · owners: {owners}"
+    head = f"{feed.id:>4}  {title[:40]:<40}  {clean(feed.url)}"
+    return f"{head}\n      {clean(state)} · owners: {owners}"
 
 
 def story_line(story: Story) -> str:

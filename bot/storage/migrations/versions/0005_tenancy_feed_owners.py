@@ -22,7 +22,7 @@ from bot.core.errors import InvalidInput
 from bot.core.feedurl import identity
 
 revision = "0004_tenancy"
-down_revision = "0003"
+down_revision = "0004_ingest"
 branch_labels = None
 depends_on = None
 

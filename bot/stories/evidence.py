@@ -1,0 +1,190 @@
+"""How likely two reports tell of the same meeting: evidence features and a learned weighting.
+
+No single fact vetoes a match (outlets disagree and extractors err): every piece of evidence,
+for or against, is a feature, and a logistic model fitted on labelled events
+(``benchmarks/stories.py train``) weighs them. The weights ship in ``model.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from bot.stories.facts import same_person
+from bot.stories.similarity import similarity
+
+if TYPE_CHECKING:
+    from bot.core.stories import StoryFacts
+    from bot.stories.cluster import Report
+
+SERIES_PREFIX = "series:"
+FEATURES = (
+    "bias",
+    "text",
+    "names",
+    "names_common",
+    "series_same",
+    "series_other",
+    "people",
+    "people_disjoint",
+    "city_same",
+    "city_other",
+    "country_same",
+    "country_other",
+    "dates_overlap",
+    "dates_apart",
+    "gap",
+    "gap_far",
+    "published_in_dates",
+)
+_DAY_TOLERANCE = timedelta(days=2)
+
+
+def _place(value: str | None) -> str | None:
+    """A comparable place name: "Washington, D.C." is Washington, "Da Nang" is "Danang"."""
+    if not value:
+        return None
+    head = value.split(",")[0].casefold()
+    return "".join(char for char in head if char.isalnum()) or None
+
+
+def _compare(left: str | None, right: str | None) -> tuple[float, float]:
+    a, b = _place(left), _place(right)
+    if a is None or b is None:
+        return 0.0, 0.0
+    return (1.0, 0.0) if a == b else (0.0, 1.0)
+
+
+def _people(a: StoryFacts, b: StoryFacts) -> tuple[float, float]:
+    if not a.participants or not b.participants:
+        return 0.0, 0.0
+    common = sum(any(same_person(p.name, q.name) for q in b.participants) for p in a.participants)
+    smaller = min(len(a.participants), len(b.participants))
+    return common / smaller, float(common == 0)
+
+
+def _span(facts: StoryFacts) -> tuple[date, date] | None:
+    if facts.start_date is None:
+        return None
+    return facts.start_date, facts.end_date or facts.start_date
+
+
+def _dates(a: StoryFacts, b: StoryFacts) -> tuple[float, float]:
+    left, right = _span(a), _span(b)
+    if left is None or right is None:
+        return 0.0, 0.0
+    close = left[0] <= right[1] + _DAY_TOLERANCE and right[0] <= left[1] + _DAY_TOLERANCE
+    return (1.0, 0.0) if close else (0.0, 1.0)
+
+
+def _within(day: date, facts: StoryFacts) -> bool:
+    span = _span(facts)
+    return span is not None and span[0] - _DAY_TOLERANCE <= day <= span[1] + _DAY_TOLERANCE
+
+
+def _gap_days(a: datetime, b: datetime) -> float:
+    return abs((a - b).total_seconds()) / 86400
+
+
+def _weighted(
+    common: AbstractSet[str], union: AbstractSet[str], idf: Mapping[str, float], rare: float
+) -> float:
+    total = sum(idf.get(term, rare) for term in union)
+    return sum(idf.get(term, rare) for term in common) / total if total else 0.0
+
+
+def features(a: Report, b: Report, model: Model | None = None) -> tuple[float, ...]:
+    """The evidence that ``a`` and ``b`` tell of one meeting, in ``FEATURES`` order.
+
+    Shared names count by rarity (``model.idf``): "Biarritz" says more than "Trump".
+    """
+    idf, rare = (model.idf, model.rare_idf) if model is not None else ({}, 1.0)
+    series_a = {t for t in a.terms if t.startswith(SERIES_PREFIX)}
+    series_b = {t for t in b.terms if t.startswith(SERIES_PREFIX)}
+    names_a, names_b = a.terms - series_a, b.terms - series_b
+    people, people_disjoint = _people(a.facts, b.facts)
+    city_same, city_other = _compare(a.facts.city, b.facts.city)
+    country_same, country_other = _compare(a.facts.country, b.facts.country)
+    overlap, apart = _dates(a.facts, b.facts)
+    gap = _gap_days(a.published, b.published)
+    in_dates = _within(a.published.date(), b.facts) or _within(b.published.date(), a.facts)
+    return (
+        1.0,
+        similarity(a.signature, b.signature),
+        _weighted(names_a & names_b, names_a | names_b, idf, rare),
+        min(sum(idf.get(t, rare) for t in names_a & names_b), 30.0) / 30,
+        float(bool(series_a & series_b)),
+        float(bool(series_a and series_b and not series_a & series_b)),
+        people,
+        people_disjoint,
+        city_same,
+        city_other,
+        country_same,
+        country_other,
+        overlap,
+        apart,
+        math.log1p(gap) / math.log1p(30),
+        float(gap > 21),
+        float(in_dates),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Logistic weights over ``FEATURES`` and the probability at which a report joins a story."""
+
+    version: str
+    weights: tuple[float, ...]
+    threshold: float
+    idf: Mapping[str, float] = field(default_factory=dict)
+    rare_idf: float = 1.0
+
+    def probability(self, values: tuple[float, ...]) -> float:
+        """P(same meeting) for one feature vector."""
+        z = sum(w * x for w, x in zip(self.weights, values, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of ``model.json``."""
+        return {
+            "version": self.version,
+            "features": list(FEATURES),
+            "weights": [round(w, 6) for w in self.weights],
+            "threshold": round(self.threshold, 4),
+            "rare_idf": round(self.rare_idf, 4),
+            "idf": {term: round(value, 3) for term, value in sorted(self.idf.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Model:
+        """A model from ``model.json``; its features must be today's."""
+        if list(data["features"]) != list(FEATURES):
+            raise ValueError("model.json was fitted on other features: re-run the training")
+        return cls(
+            str(data["version"]), tuple(map(float, data["weights"])), float(data["threshold"])
+        )
+
+
+@cache
+def shipped_model() -> Model:
+    """The model fitted by ``benchmarks/stories.py train`` and shipped with the package."""
+    text = resources.files("bot.stories").joinpath("model.json").read_text(encoding="utf-8")
+    return Model.from_json(json.loads(text))
+
+
+def explain(model: Model, values: tuple[float, ...], top: int = 4) -> tuple[str, ...]:
+    """The strongest pieces of evidence, for and against, as short log lines."""
+    parts = [
+        (w * x, name)
+        for name, w, x in zip(FEATURES, model.weights, values, strict=True)
+        if name != "bias" and x
+    ]
+    parts.sort(key=lambda part: abs(part[0]), reverse=True)
+    return tuple(f"{name} {value:+.2f}" for value, name in parts[:top])
