@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_stories_terms"
-down_revision = "0003"
+down_revision = "0004_tenancy"
 branch_labels = None
 depends_on = None
 
