@@ -26,6 +26,7 @@ MODEL_PATH = Path(__file__).with_name("models") / "summit.json"
 FORMAT = "newsbot-summit/1"
 LEDE = 3
 REASONS = 3
+PHRASES = 2
 _QUOTE_CHARS = 160
 # "June 17-18, 2013 - The G8 summit is held…": a chronology that lists summits in passing.
 _DATED_ENTRY = re.compile(
@@ -301,7 +302,7 @@ _SAYS: dict[str, str] = {
     "cue_host_title": "the headline has a leader hosting",
     "cue_counterpart_lede": "a leader meets a counterpart",
     "cue_white_house_lede": "the meeting is at a seat of government",
-    "lookalike_mountain": "“summit” means a mountain top",
+    "lookalike_mountain": "“summit” is used of a peak, not a meeting",
     "lookalike_place": "“Summit” is a place name",
     "lookalike_conference": "the “summit” is a conference or forum",
     "lookalike_sport": "the “summit” is of a chart or a league",
@@ -338,10 +339,10 @@ def decide(ev: Evidence, model: SummitModel, limit: int = REASONS) -> Decision:
     grouped: dict[str, list[str]] = {}
     for _, name in ranked:
         sentence = found[name].sentence if name in found else ""
-        if found.get(name, Feature(0)).value <= 0 and name != "no_leader_anywhere":
-            continue
+        if found.get(name, Feature(0)).value <= 0:
+            continue  # absent evidence is no reason a reader could check
         says = grouped.setdefault(sentence, [])
-        if _SAYS[name] not in says:
+        if _SAYS[name] not in says and len(says) < PHRASES:
             says.append(_SAYS[name])
         if len(grouped) >= limit:
             break
