@@ -506,24 +506,99 @@ async def _read_page(settings: Settings, url: str) -> ArticlePage:
         return await ArticleReader(fetcher).page(url)
 
 
+_CACHE_HELP = "Keep spaCy's parses in ~/.cache/newsbot (keyed by content; never changes results)."
+
+
 @app.command("eval")
 def evaluate_gold(
     ctx: typer.Context,
     gold: Annotated[
-        Path,
-        typer.Argument(help="Labelled JSONL shaped like the dev set.", exists=True, dir_okay=False),
-    ],
+        list[Path] | None,
+        typer.Argument(
+            help="Labelled JSONL shaped like the dev set (with --cv: one or more; default: "
+            "../shared/corpus/train/*.jsonl and dev/dev.jsonl).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     misses: Annotated[bool, typer.Option(help="List the disagreements too.")] = True,
+    cv: Annotated[
+        bool,
+        typer.Option(
+            "--cv",
+            help="Retrain on each split and score its unseen part: 5 folds, leave one source "
+            "out, old → modern (with and without borderline items).",
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the folds and the learners (--cv).")] = 13,
+    cache: Annotated[bool, typer.Option(help=_CACHE_HELP)] = True,
 ) -> None:
     """Score the extractor on a labelled file: summit P/R/F1, hard FPs, facts accuracy."""
+    if cv:
+        typer.echo(_cross_validate(gold or [], seed, cache))
+        return
+    if not gold or len(gold) != 1:
+        raise _fail("give one labelled JSONL file (or --cv to cross-validate)", 2)
     from bot.nlp.commands import run_eval
 
     extractor = _extractor(_settings(ctx))
     try:
-        report = run_eval(gold, extractor, _progress("evaluated"))
-    except (ValueError, KeyError) as exc:
-        raise _fail(f"{gold} is not a labelled JSONL file: {exc}") from None
+        report = run_eval(gold[0], extractor, _progress("evaluated"))
+    except (OSError, ValueError, KeyError) as exc:
+        raise _fail(f"{gold[0]} is not a labelled JSONL file: {exc}") from None
     typer.echo(report.render(misses=misses))
+
+
+def _cross_validate(gold: list[Path], seed: int, cache: bool) -> str:
+    from bot.nlp.commands import labelled_files, run_cv
+
+    try:
+        return run_cv(gold or labelled_files(), seed, _parse_cache(cache), _step_progress)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _fail(f"cannot cross-validate: {exc}") from None
+
+
+@app.command()
+def train(
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Labelled JSONL files (default: ../shared/corpus/train/*.jsonl and "
+            "dev/dev.jsonl).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the model files (default: the package's bot/nlp/models)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the learners; same data + seed = same model.")
+    ] = 13,
+    cache: Annotated[bool, typer.Option(help=_CACHE_HELP)] = True,
+) -> None:
+    """Rebuild the shipped summit model from labelled articles (seeded, reproducible)."""
+    from bot.nlp.commands import labelled_files, train_models
+    from bot.nlp.learn import MODELS_DIR
+
+    try:
+        written = train_models(
+            data or labelled_files(), out or MODELS_DIR, seed, _parse_cache(cache), _step_progress
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise _fail(f"cannot train: {exc}") from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def _parse_cache(enabled: bool) -> Path | None:
+    """spaCy parses of the labelled articles are kept here between runs (keyed by content)."""
+    return Path.home() / ".cache" / "newsbot" / "parses" if enabled else None
+
+
+def _step_progress(label: str, done: int, total: int) -> None:
+    typer.echo(f"{label}: {done}/{total}", err=True)
 
 
 # --- the terminal as a destination: what /summit shows in chat ---------------------------------

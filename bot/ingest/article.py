@@ -15,6 +15,7 @@ from datetime import date
 import trafilatura
 
 from bot.core.errors import FetchError, NewsbotError
+from bot.core.text import without_headline
 from bot.ingest.fetch import Fetcher
 from bot.ingest.safety import safe_url
 
@@ -46,9 +47,9 @@ def extract_page(html: bytes, url: str) -> ArticlePage | None:
     if not text or not text.strip():
         return None
     title = str(getattr(document, "title", None) or "").strip()
-    return ArticlePage(
-        title, text.strip()[:MAX_TEXT_CHARS], _iso_date(getattr(document, "date", None))
-    )
+    # trafilatura keeps the <h1> as the text's first line; the headline must count once only.
+    body = without_headline(title, text.strip())
+    return ArticlePage(title, body[:MAX_TEXT_CHARS], _iso_date(getattr(document, "date", None)))
 
 
 def _iso_date(value: object) -> date | None:
@@ -59,19 +60,9 @@ def _iso_date(value: object) -> date | None:
 
 
 def extract_main_text(html: bytes, url: str) -> str | None:
-    """The article body of an HTML page as plain text, or None when there is none."""
-    text = trafilatura.extract(
-        html[:MAX_PAGE_BYTES],
-        url=url,
-        include_comments=False,
-        include_tables=False,
-        include_links=False,
-        include_images=False,
-        deduplicate=True,
-    )
-    if not text or not text.strip():
-        return None
-    return text.strip()[:MAX_TEXT_CHARS]
+    """The article body of an HTML page as plain text without its headline, or None."""
+    page = extract_page(html, url)
+    return page.text or None if page is not None else None
 
 
 class ArticleReader:

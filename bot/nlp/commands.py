@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
+from bot.core.errors import ConfigError
 from bot.nlp.evaluate import EvalReport, article_of, evaluate
 from bot.nlp.extract import Analysis, Article, Extractor, split_title
 
@@ -143,3 +145,66 @@ def render_analysis(analysis: Analysis) -> str:
 def parse_text_file(raw: str) -> tuple[str, str]:
     """Title and body of a text file whose first line (after page furniture) is the title."""
     return split_title(raw)
+
+
+# The labelled corpora beside the repository (../shared/corpus), as the project lays them out.
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+def labelled_files(corpus: Path = DEFAULT_CORPUS) -> list[Path]:
+    """The default training data: every ``train/*.jsonl`` and ``dev/dev.jsonl``."""
+    return [*sorted((corpus / "train").glob("*.jsonl")), corpus / "dev" / "dev.jsonl"]
+
+
+def _labelled(paths: list[Path]) -> list[dict[str, Any]]:
+    from bot.nlp.corpus import load_rows  # noqa: PLC0415  (heavy; loaded on use)
+
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"labelled file(s) not found: {', '.join(missing)}")
+    rows = [r for r in load_rows(paths) if not r.get("doubtful")]
+    if not rows:
+        raise ValueError("no labelled rows in " + ", ".join(map(str, paths)))
+    return rows
+
+
+def train_models(
+    paths: list[Path],
+    out_dir: Path,
+    seed: int = 13,
+    cache_dir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Path]:
+    """Rebuild every learned part from the labelled files; the files written."""
+    learn = _learner()
+    step = progress or (lambda _label, _done, _total: None)
+    rows = _labelled(paths)
+    parsed = learn.parse_rows(rows, cache_dir=cache_dir, progress=step)
+    return learn.write_bundle(learn.train_bundle(rows, parsed, seed, step), out_dir)
+
+
+def run_cv(
+    paths: list[Path],
+    seed: int = 13,
+    cache_dir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> str:
+    """Cross-validation tables: 5 folds, leave one source out, old → modern."""
+    learn = _learner()
+    step = progress or (lambda _label, _done, _total: None)
+    rows = _labelled(paths)
+    parsed = learn.parse_rows(rows, cache_dir=cache_dir, progress=step)
+    results = learn.cross_validate(rows, parsed, seed=seed, progress=step)
+    head = f"{len(rows)} labelled items from {', '.join(p.name for p in paths)}; seed {seed}"
+    return "\n".join((head, learn.gate_recall(rows), "", learn.render_results(results)))
+
+
+def _learner() -> ModuleType:
+    """The training code, which needs scikit-learn: the running bot only reads the models."""
+    try:
+        from bot.nlp import learn  # noqa: PLC0415  (heavy; loaded on use)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"training needs {exc.name}: install it with `pip install 'newsbot[train]'`"
+        ) from None
+    return learn

@@ -11,17 +11,17 @@ from typing import Any, TypeVar
 
 from spacy.tokens import Doc
 
+from bot.core.text import without_headline
 from bot.nlp import cues, gate, lexicon
 from bot.nlp.agenda import find_agenda
 from bot.nlp.dates import resolve_dates
-from bot.nlp.detect import Detection, detect
 from bot.nlp.location import Location, find_location
-from bot.nlp.participants import Participant, participants, people, possessive_leaders
+from bot.nlp.participants import Participant, Person, participants, people, possessive_leaders
 from bot.nlp.pipeline import DEFAULT_MODEL, load_pipeline
 from bot.nlp.quotes import Quote, find_quotes
-from bot.nlp.signals import Evidence, Signal
 from bot.nlp.status import classify_status
 from bot.nlp.summary import summarise
+from bot.nlp.summit import Evidence, SummitModel, decide, load_model
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,7 +77,6 @@ class Analysis:
     agenda: tuple[str, ...] = ()
     quotes: tuple[Quote, ...] = ()
     summary: str | None = None
-    signals: tuple[Signal, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The contract: ``{"id", "is_summit", "score", "reasons", "participants", ...}``."""
@@ -135,15 +134,27 @@ def _chunks(text: str) -> Iterator[str]:
         yield from (s for s in _SENTENCE_END.split(para) if s.strip())
 
 
+def prepare(article: Article) -> tuple[str, str]:
+    """The two texts spaCy reads for an article: its title, and its trimmed body without the
+    headline repeated at its top (a page's text often starts with it)."""
+    return article.title, trim(without_headline(article.title, article.text))
+
+
 class Extractor:
-    """Analyses articles with one shared spaCy pipeline.
+    """Analyses articles with one shared spaCy pipeline and the shipped summit model.
 
     Synchronous and CPU-bound: run it off the event loop, from one worker thread at a time.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        batch_size: int = 32,
+        summit_model: SummitModel | None = None,
+    ) -> None:
         self.nlp = load_pipeline(model)
         self.batch_size = batch_size
+        self.summit_model = summit_model or load_model()
         lexicon.warm()
 
     def analyse_one(self, article: Article) -> Analysis:
@@ -161,24 +172,23 @@ class Extractor:
                 results[i] = Analysis(article.id, False, 0.0, (GATE_REASON,))
         texts: list[str] = []
         for i in todo:
-            texts.append(articles[i].title)
-            texts.append(trim(articles[i].text))
+            texts += prepare(articles[i])
         docs = list(self.nlp.pipe(texts, batch_size=self.batch_size))
         for k, i in enumerate(todo):
             title_doc, body = docs[2 * k], docs[2 * k + 1]
-            results[i] = analyse_docs(articles[i], title_doc, body)
+            results[i] = analyse_docs(articles[i], title_doc, body, self.summit_model)
         return [r for r in results if r is not None]
 
 
-def analyse_docs(article: Article, title_doc: Doc, doc: Doc) -> Analysis:
-    """Detection and facts of one article from its processed title and body."""
-    ev, where = gather(article, title_doc, doc)
-    found: Detection = detect(ev)
-    persons = list(ev.people)
-    all_sents = ev.all
-    reasons = tuple(found.reasons())
+def analyse_docs(article: Article, title_doc: Doc, doc: Doc, model: SummitModel) -> Analysis:
+    """The summit decision and the facts of one article from its processed title and body."""
+    ev = evidence(article, title_doc, doc)
+    found = decide(ev, model)
+    reasons = found.reasons
     if not found.is_summit:
-        return Analysis(article.id, False, found.score, reasons, signals=found.signals)
+        return Analysis(article.id, False, found.score, reasons)
+    ctx = fact_context(article, title_doc, doc, ev)
+    persons, all_sents, where = list(ctx.people), ctx.all, ctx.location
     nobody: list[Participant] = []
     leaders = _fact(
         article, "participants", nobody, participants, persons, all_sents, where.city, where.country
@@ -201,7 +211,6 @@ def analyse_docs(article: Article, title_doc: Doc, doc: Doc) -> Analysis:
         agenda=tuple(_fact(article, "agenda", [], find_agenda, doc)),
         quotes=tuple(_fact(article, "quotes", [], find_quotes, doc, speakers)),
         summary=_fact(article, "summary", "", summarise, article.title, doc) or None,
-        signals=found.signals,
     )
 
 
@@ -214,24 +223,28 @@ def _fact(article: Article, name: str, empty: T, read: Callable[..., T], *args: 
         return empty
 
 
-def gather(article: Article, title_doc: Doc, doc: Doc) -> tuple[Evidence, Location]:
-    """The evidence signals look at, and the place the meeting is in."""
-    title_doc.user_data["newsbot_is_title"] = True
-    title_sents = cues.sentences(title_doc, in_title=True)
-    body_sents = cues.sentences(doc)
+@dataclass(frozen=True)
+class FactContext:
+    """What the fact readers share: every sentence, the people named and the meeting's place."""
+
+    all: list[cues.Sentence]
+    people: list[Person]
+    location: Location
+
+
+def fact_context(article: Article, title_doc: Doc, doc: Doc, ev: Evidence) -> FactContext:
+    """The people and place of a story whose sentences ``ev`` holds."""
     persons = people(doc, title_doc, article.published)
     possessive_leaders(persons)
-    all_sents = [*title_sents, *body_sents]
-    where = find_location(all_sents, article.text)
-    city_sentence = _sentence_naming(all_sents, where.city) if where.city else None
-    return Evidence(title_sents, body_sents, persons, city_sentence), where
+    return FactContext(ev.all, persons, find_location(ev.all, article.text))
 
 
-def _sentence_naming(sents: Sequence[cues.Sentence], city: str) -> str | None:
-    for s in sents:
-        if city.lower() in s.low and s.kinds & {"summit", "meeting", "gathering"}:
-            return s.text
-    return None
+def evidence(article: Article, title_doc: Doc, doc: Doc) -> Evidence:
+    """The title's and body's sentences with their cues: what the summit model reads."""
+    title_doc.user_data["newsbot_is_title"] = True
+    return Evidence(
+        cues.sentences(title_doc, in_title=True), cues.sentences(doc), article.published
+    )
 
 
 def split_title(raw: str) -> tuple[str, str]:

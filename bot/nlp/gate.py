@@ -16,13 +16,14 @@ import ahocorasick
 STRONG = (
     "summit", "summits", "summitry", "g7", "g-7", "g8", "g-8", "g20", "g-20", "group of seven",
     "group of 20", "apec", "asean", "brics", "chogm", "african union", "arab league",
+    "european council", "general assembly", "oval office", "state visit",
 )  # fmt: skip
 # ... or on one of these together with a leader's title.
 MEETING = (
     "talks", "meet", "meets", "met", "meeting", "meetings", "visit", "visits", "visited",
     "visiting", "hosted", "hosts", "hosting", "counterpart", "counterparts", "news conference",
     "press conference", "joint statement", "handshake", "shook hands", "bilateral",
-    "state visit", "european council", "eu leaders", "world leaders", "heads of state",
+    "trip", "travel", "signed", "alongside", "eu leaders", "world leaders", "heads of state",
     "heads of government", "nato leaders",
 )  # fmt: skip
 TITLES = (

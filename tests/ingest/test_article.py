@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest.article import ArticleReader, extract_main_text
+from bot.ingest.article import ArticleReader, extract_main_text, extract_page
 from bot.ingest.fetch import Fetcher
 from bot.ingest.safety import AddressPolicy
 from tests.ingest.servers import Handler, LoopbackServer, Request, respond, routes
@@ -80,3 +80,17 @@ async def test_failures_fall_back_to_the_teaser(site: LoopbackServer) -> None:
 
 def test_extract_main_text_of_an_empty_page_is_none() -> None:
     assert extract_main_text(b"<html><body></body></html>", "http://x/") is None
+
+
+def test_the_page_headline_is_not_repeated_in_its_text() -> None:
+    title = "Film reaches the summit of the box office"
+    html = (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        "<p>The film climbed to the top of the chart this weekend, taking $40 million in "
+        "ticket sales across the country, its studio said on Sunday.</p></article></body></html>"
+    ).encode()
+    page = extract_page(html, "http://127.0.0.1/film")
+    assert page is not None
+    assert page.title == title
+    assert title not in page.text
+    assert page.text.startswith("The film climbed")

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.nlp.detect import Detection, detect
-from bot.nlp.extract import Article, gather
+from bot.nlp.extract import Article, FactContext, fact_context
+from bot.nlp.extract import evidence as summit_evidence
 from bot.nlp.location import Location
 from bot.nlp.pipeline import load_pipeline
-from bot.nlp.signals import Evidence
 
 
-def evidence(title: str, text: str, published: date | None = None) -> tuple[Evidence, Location]:
+def evidence(title: str, text: str, published: date | None = None) -> tuple[FactContext, Location]:
+    """The facts' shared context of a short story, and the place found in it."""
     nlp = load_pipeline()
-    return gather(Article("t", title, text, published), nlp(title), nlp(text))
-
-
-def detection(title: str, text: str, published: date | None = None) -> Detection:
-    return detect(evidence(title, text, published)[0])
-
-
-def fired(title: str, text: str, published: date | None = None) -> dict[str, float]:
-    return {s.name: s.contribution for s in detection(title, text, published).signals}
+    article = Article("t", title, text, published)
+    title_doc, doc = nlp(title), nlp(text)
+    ctx = fact_context(article, title_doc, doc, summit_evidence(article, title_doc, doc))
+    return ctx, ctx.location
