@@ -25,7 +25,7 @@ from spacy.tokens import Doc, DocBin
 
 from bot.nlp import corpus, lexicon
 from bot.nlp.evaluate import EvalReport, article_of, score_rows
-from bot.nlp.extract import Analysis, gather, trim
+from bot.nlp.extract import Analysis, trim
 from bot.nlp.facts import (
     MODEL_PATH,
     Facts,
@@ -81,7 +81,7 @@ def parse(rows: Sequence[corpus.Row], cache: Path) -> list[Parsed]:
 
 
 def _fold_city(row: corpus.Row) -> corpus.Row:
-    """The corpus README's rule, which score_rows does not apply: "Washington, D.C." = Washington."""
+    """The corpus README's city rule, which score_rows lacks: "Washington, D.C." is Washington."""
     loc = row.get("location")
     if isinstance(loc, dict) and loc.get("city"):
         row = {**row, "location": {**loc, "city": gold_city(row)}}
@@ -120,7 +120,8 @@ def _figures(report: EvalReport) -> tuple[float, ...]:
 
 
 def _line(name: str, n: int, before: EvalReport, after: EvalReport) -> str:
-    cells = "  ".join(f"{b:5.3f} → {a:5.3f}" for b, a in zip(_figures(before), _figures(after)))
+    pairs = zip(_figures(before), _figures(after), strict=True)
+    cells = "  ".join(f"{b:5.3f} → {a:5.3f}" for b, a in pairs)
     return f"{name:<22} {n:>4}  {cells}"
 
 

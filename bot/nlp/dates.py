@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from spacy.tokens import Doc
 
-from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, Word, clause_tense, segments, words
+from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, Word, clause_tense, segments
+from bot.nlp._text import words as _split_words
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {
@@ -67,6 +70,29 @@ _OPENS = re.compile(
 _DURATION = re.compile(r"\b(two|three|four|five|[2-5])-day\b", re.IGNORECASE)
 
 
+# Dates, status and the learned readers all walk one body's segments: cut them once per doc.
+_last = threading.local()
+
+
+def doc_segments(doc: Doc) -> list[Segment]:
+    """``segments(doc)``, remembered for the last doc this thread asked about."""
+    seen = getattr(_last, "seen", None)
+    if seen is None or seen[0] is not doc:
+        seen = (doc, segments(doc))
+        _last.seen = seen
+    return seen[1]
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_words(text: str) -> tuple[Word, ...]:
+    return tuple(_split_words(text))
+
+
+def words(text: str) -> list[Word]:
+    """Words of a segment (cached: each segment is read by several fact readers)."""
+    return list(_cached_words(text))
+
+
 @dataclass(frozen=True, slots=True)
 class _Span:
     """A date expression resolved to absolute dates, with how it was resolved."""
@@ -99,7 +125,7 @@ def resolve_dates(doc: Doc, published: date | None) -> tuple[date | None, date |
     """The summit's start and end dates, preferring dates in clauses about the meeting itself."""
     best: tuple[float, _Candidate] | None = None
     lead: _Candidate | None = None
-    segs = segments(doc)
+    segs = doc_segments(doc)
     late = published is not None and _written_late(segs, published)
     for segment in segs:
         ws = words(segment.text)
@@ -377,7 +403,7 @@ _RANGE_END = frozenset({"summit", "meeting", "talks", "visit", "conference", "ga
 
 def date_candidates(doc: Doc, published: date | None) -> list[DateCandidate]:
     """Every date the story resolves, grouped by start day, best-evidenced mention first."""
-    segs = segments(doc)
+    segs = doc_segments(doc)
     late = published is not None and _written_late(segs, published)
     by_day: dict[date, tuple[float, _Candidate, dict[str, float]]] = {}
     counts: dict[date, int] = {}
@@ -386,12 +412,24 @@ def date_candidates(doc: Doc, published: date | None) -> list[DateCandidate]:
         leaders_ = sum(w.lower in _TITLES for w in ws)
         for c in _candidates(segment, ws, published, late):
             weight, dist, nearby = _nearest_meeting_word(c, ws)
-            feats = _date_features(c, ws, weight, dist, nearby, leaders_, published)
+            feats = _date_features(
+                c,
+                ws,
+                weight=weight,
+                dist=dist,
+                nearby=nearby,
+                leaders_=leaders_,
+                published=published,
+            )
             score = _attachment(c, ws, weight, dist) if dist <= _ATTACHED else 0.0
             counts[c.span.start] = counts.get(c.span.start, 0) + 1
             kept = by_day.get(c.span.start)
             if kept is None or score > kept[0]:
-                merged = feats if kept is None else {k: max(v, kept[2].get(k, 0.0)) for k, v in feats.items()}
+                merged = (
+                    feats
+                    if kept is None
+                    else {k: max(v, kept[2].get(k, 0.0)) for k, v in feats.items()}
+                )
                 by_day[c.span.start] = (score, c, merged)
             else:
                 for k, v in feats.items():
@@ -416,6 +454,7 @@ def _start_of(c: _Candidate) -> date:
 def _date_features(
     c: _Candidate,
     ws: list[Word],
+    *,
     weight: float,
     dist: int,
     nearby: int,
@@ -440,11 +479,19 @@ def _date_features(
         "first_segment": float(c.segment.index == 0),
         "position": math.log1p(c.segment.index),
         "leaders": min(leaders_, 3) / 3,
-        "weekday": float(text[:1].isalpha() and text.split()[0].lower().strip(",") in _WEEKDAYS
-                         or any(w.lower in _WEEKDAYS for w in ws[c.first : c.last + 1])),  # fmt: skip
-        "relative_word": float(any(w.lower in {"today", "tomorrow", "yesterday", "tonight"}
-                                   for w in ws[c.first : c.last + 1])),  # fmt: skip
-        "has_year": float(any(len(w.lower) == 4 and w.lower.isdigit() for w in ws[c.first : c.last + 1])),
+        "weekday": float(
+            (text[:1].isalpha() and text.split()[0].lower().strip(",") in _WEEKDAYS)
+            or any(w.lower in _WEEKDAYS for w in ws[c.first : c.last + 1])
+        ),
+        "relative_word": float(
+            any(
+                w.lower in {"today", "tomorrow", "yesterday", "tonight"}
+                for w in ws[c.first : c.last + 1]
+            )
+        ),
+        "has_year": float(
+            any(len(w.lower) == 4 and w.lower.isdigit() for w in ws[c.first : c.last + 1])
+        ),
         "future": float(days > 0),
         "past": float(days < 0),
         "today": float(days == 0),

@@ -44,7 +44,7 @@ MODEL_PATH = Path(__file__).resolve().parent / "models" / "facts.json"
 Row = Mapping[str, Any]
 Features = Mapping[str, float]
 _FOLDS = 3
-_L2 = 1.0
+_L2 = 8.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def fit_logit(samples: Sequence[Features], labels: Sequence[bool], l2: float = _
     names = tuple(sorted({n for s in samples for n in s}))
     x = np.array([[s.get(n, 0.0) for n in names] for s in samples], dtype=float)
     y = np.array(labels, dtype=float)
-    if not len(names) or not len(samples):
+    if not names or not len(samples):
         return Logit(names, (0.0,) * len(names), (1.0,) * len(names), (0.0,) * len(names), -3.0)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -143,6 +143,7 @@ class FactModel:
     start: Logit
     start_threshold: float
     status: dict[str, Logit]
+    start_falls_back: bool = False
     version: int = VERSION
     trained_on: int = 0
 
@@ -159,6 +160,7 @@ class FactModel:
             "country_threshold": round(self.country_threshold, 6),
             "start": self.start.to_json(),
             "start_threshold": round(self.start_threshold, 6),
+            "start_falls_back": self.start_falls_back,
             "status": {k: v.to_json() for k, v in sorted(self.status.items())},
         }
 
@@ -176,6 +178,7 @@ class FactModel:
             country_threshold=float(data["country_threshold"]),
             start=Logit.from_json(data["start"]),
             start_threshold=float(data["start_threshold"]),
+            start_falls_back=bool(data["start_falls_back"]),
             status={k: Logit.from_json(v) for k, v in data["status"].items()},
             trained_on=int(data.get("trained_on", 0)),
         )
@@ -225,22 +228,29 @@ def _candidates(article: Any, title_doc: Doc, doc: Doc) -> _Candidates:
     scored = participant_features(persons, sents, article.published)
     for p, feats in scored:
         feats["rule_pick"] = float(p.name in ruled)
-    rule_start, _ = resolve_dates(doc, article.published)
+    rule_start, rule_end = resolve_dates(doc, article.published)
     for d in found_dates:
         d.features["rule_pick"] = float(d.start == rule_start)
+    # The rules' start date, in training as at reading, so the classifier sees one kind of date.
+    status = _with_start(
+        status_features(doc, title_doc, article.published), rule_start, article.published
+    )
+    status[f"rule_{classify_status(doc, article.published, rule_start, rule_end)}"] = 1.0
     return _Candidates(
         persons=scored,
         cities=cities,
         countries=countries,
         dates=found_dates,
-        status=status_features(doc, title_doc, article.published),
+        status=status,
         published=article.published,
         doc=doc,
         sents=sents,
     )
 
 
-def _with_start(feats: Mapping[str, float], start: date | None, published: date | None) -> dict[str, float]:
+def _with_start(
+    feats: Mapping[str, float], start: date | None, published: date | None
+) -> dict[str, float]:
     out = dict(feats)
     if start is not None and published is not None:
         days = (start - published).days
@@ -270,23 +280,26 @@ def read_facts(article: Any, title_doc: Doc, doc: Doc, model: FactModel) -> Fact
     chosen = _chosen(found, model)
     location = _safe(article, "location", Location(), _location, found, model)
     start = _pick(model.start, model.start_threshold, [(c, c.features) for c in found.dates])
+    if start is None and model.start_falls_back:
+        start = next((c for c in found.dates if c.features.get("rule_pick")), None)
     start_date = start.start if start else None
     end_date = _safe(article, "end date", None, end_of, start) if start else None
-    status = _safe(article, "status", None, _status, found, model, start_date)
+    status = _safe(article, "status", None, _status, found, model)
     return Facts(tuple(chosen), location, start_date, end_date, status)
 
 
 def _chosen(found: _Candidates, model: FactModel) -> list[Participant]:
-    """Persons above the cut, in canonical spelling, each once (a cut-off name joins its full one)."""
-    scored = sorted(
-        ((model.participant.prob(f), p) for p, f in found.persons), key=lambda sp: -sp[0]
-    )
+    """Persons above the cut in order of first mention, canonically spelt, each once."""
     out: list[Participant] = []
-    for prob, person in scored:
-        if prob < model.participant_threshold:
-            break
+    for person, feats in found.persons:
+        if model.participant.prob(feats) < model.participant_threshold:
+            continue
         name = canonical_name(person.name, found.published)
-        if any(_name_key(name) == _name_key(o.name) or same_leader(name, o.name) for o in out):
+        same = [o for o in out if _name_key(name) == _name_key(o.name) or same_leader(name, o.name)]
+        if same:
+            # A cut-off name ("Luiz Inácio Lula da") joins its full form.
+            if len(name) > len(same[0].name):
+                out[out.index(same[0])] = Participant(name, person.title, person.country)
             continue
         out.append(Participant(name, person.title, person.country))
     return out
@@ -296,20 +309,24 @@ def _location(found: _Candidates, model: FactModel) -> Location:
     city = _pick(model.city, model.city_threshold, [(c, c.features) for c in found.cities])
     if city is not None:
         venue, sure = find_venue(found.sents, city.city)
-        return Location(city.city, city.country, venue or city.venue, sure)
+        venue = venue or city.venue
+        venue = venue[4:] if venue and venue.lower().startswith("the ") else venue
+        return Location(city.city, city.country, venue, sure)
     country = _pick(
         model.country, model.country_threshold, [(c, c.features) for c in found.countries]
     )
     return Location(None, country.country, None, None) if country else Location()
 
 
-def _status(found: _Candidates, model: FactModel, start: date | None) -> Status | None:
-    feats = _with_start(found.status, start, found.published)
+def _status(found: _Candidates, model: FactModel) -> Status | None:
+    feats = found.status
     for forced in ("cancelled", "postponed"):
         if feats.get(forced):
-            return forced  # type: ignore[return-value]
-    best = max(STATUS_CLASSES, key=lambda k: model.status[k].prob(feats))
-    return best
+            return forced
+    evidence = any(v for k, v in feats.items() if k.startswith(("cue_", "lead_", "title_")))
+    if not evidence and feats.get("start_unknown"):
+        return None  # nothing says when: a reader cannot tell either
+    return max(STATUS_CLASSES, key=lambda k: model.status[k].prob(feats))
 
 
 def _safe(article: Any, name: str, empty: T, read: Callable[..., T], *args: Any) -> T:
@@ -378,7 +395,8 @@ def _example(row: Row, title_doc: Doc, doc: Doc) -> _Example:
 
 
 def _build_example(row: Row, title_doc: Doc, doc: Doc) -> _Example:
-    from bot.nlp.evaluate import article_of
+    # evaluate imports the extractor, which may import this module: import at call time.
+    from bot.nlp.evaluate import article_of  # noqa: PLC0415
 
     article = article_of(dict(row))
     found = _candidates(article, title_doc, doc)
@@ -395,7 +413,7 @@ def _build_example(row: Row, title_doc: Doc, doc: Doc) -> _Example:
         cities=[(c.features, c.city == city) for c in found.cities],
         countries=[(c.features, c.country == country) for c in found.countries],
         dates=[(c.features, c.start == start_day) for c in found.dates],
-        status_feats=_with_start(found.status, start_day, found.published),
+        status_feats=found.status,
         status=row.get("status") or None,
         gold_city=city,
         gold_country=country,
@@ -427,6 +445,19 @@ def _pick_threshold(scored: Sequence[tuple[list[tuple[float, bool]], bool]]) -> 
     return best_cut
 
 
+def _falls_back(scored: Sequence[tuple[list[tuple[float, bool, bool]], bool]], cut: float) -> bool:
+    """Whether, below the cut, the rules' own pick beats abstaining on held-out articles."""
+    gain = 0
+    for cands, has_gold in scored:
+        top = max(cands, default=None)
+        if top is None or top[0] >= cut:
+            continue
+        ruled = [right for _, right, pick in cands if pick]
+        if ruled:
+            gain += int(ruled[0]) - int(not has_gold)
+    return gain > 0
+
+
 def _pick_set_threshold(scored: Sequence[tuple[list[tuple[float, bool]], int]]) -> float:
     """The cut that maximises micro F1 of the chosen sets over held-out articles."""
     best_cut, best_f1 = 0.5, -1.0
@@ -443,7 +474,9 @@ def _pick_set_threshold(scored: Sequence[tuple[list[tuple[float, bool]], int]]) 
     return best_cut
 
 
-def train_facts(rows: Sequence[Row], parsed: Sequence[tuple[Doc, Doc]], seed: int = 13) -> FactModel:
+def train_facts(
+    rows: Sequence[Row], parsed: Sequence[tuple[Doc, Doc]], seed: int = 13
+) -> FactModel:
     """Fit every scorer on the gold summit rows; thresholds come from inner held-out folds."""
     examples = [
         _example(row, title_doc, doc)
@@ -465,12 +498,27 @@ def train_facts(rows: Sequence[Row], parsed: Sequence[tuple[Doc, Doc]], seed: in
             "start": _fit([e.dates for e in train]),
         }
         for e in test:
-            held["person"].append(([(models["person"].prob(f), y) for f, y in e.persons], e.gold_names))
-            held["city"].append(([(models["city"].prob(f), y) for f, y in e.cities], e.gold_city is not None))
+            held["person"].append(
+                ([(models["person"].prob(f), y) for f, y in e.persons], e.gold_names)
+            )
+            held["city"].append(
+                ([(models["city"].prob(f), y) for f, y in e.cities], e.gold_city is not None)
+            )
             # Country is asked only when no city was chosen; train its cut on city-less gold too.
-            held["country"].append(([(models["country"].prob(f), y) for f, y in e.countries], e.gold_country is not None))
-            held["start"].append(([(models["start"].prob(f), y) for f, y in e.dates], e.gold_start))
+            held["country"].append(
+                (
+                    [(models["country"].prob(f), y) for f, y in e.countries],
+                    e.gold_country is not None,
+                )
+            )
+            held["start"].append(
+                (
+                    [(models["start"].prob(f), y, bool(f.get("rule_pick"))) for f, y in e.dates],
+                    e.gold_start,
+                )
+            )
     statuses = [e for e in examples if e.status in STATUS_CLASSES]
+    start_cut = _pick_threshold([([(p, y) for p, y, _ in c], g) for c, g in held["start"]])
     return FactModel(
         participant=_fit([e.persons for e in examples]),
         participant_threshold=_pick_set_threshold(held["person"]),
@@ -479,7 +527,8 @@ def train_facts(rows: Sequence[Row], parsed: Sequence[tuple[Doc, Doc]], seed: in
         country=_fit([e.countries for e in examples]),
         country_threshold=_pick_threshold(held["country"]),
         start=_fit([e.dates for e in examples]),
-        start_threshold=_pick_threshold(held["start"]),
+        start_threshold=start_cut,
+        start_falls_back=_falls_back(held["start"], start_cut),
         status={
             k: fit_logit([e.status_feats for e in statuses], [e.status == k for e in statuses])
             for k in STATUS_CLASSES

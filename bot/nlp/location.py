@@ -251,7 +251,9 @@ _MENTION_KINDS = ("summit", "meeting", "gathering", "series", "head_title", "pho
 
 
 def place_candidates(
-    sents: list[Sentence], body: str, persons: list[Any] = ()  # type: ignore[assignment]
+    sents: list[Sentence],
+    body: str,
+    persons: list[Any] = (),  # type: ignore[assignment]
 ) -> tuple[list[PlaceCandidate], list[PlaceCandidate]]:
     """Cities and countries named in the story, each with its evidence summed over mentions."""
     city_feats: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -267,20 +269,23 @@ def place_candidates(
     for s in sents:
         for ent in s.ents:
             name = " ".join(ent.text.split())
-            if ent.label_ == "FAC" or name.lower() in VENUE_CITIES:
-                place = VENUE_CITIES.get(name.lower().removeprefix("the "))
-                if place is not None:
-                    _mention(city_feats[place], s, ent, "venue_")
-                    venues.setdefault(place, name)
+            place = VENUE_CITIES.get(name.lower().removeprefix("the "))
+            if place is not None:
+                _mention(city_feats[place], s, ent, "venue_")
+                venues.setdefault(place, name.removeprefix("the "))
                 continue
             if ent.label_ != "GPE":
                 continue
+            country = lexicon.country_of(name)
             city = _city(name)
+            # "Beijing" and "Washington" also stand for their governments: a candidate all the same.
+            alias = city is None and country is not None and lexicon.city_of(name)
+            if alias:
+                city = alias
+                city_feats[city]["capital_alias"] = 1.0
             if city is not None:
                 _mention(city_feats[city], s, ent, "")
-                continue
-            country = lexicon.country_of(name)
-            if country is not None:
+            if country is not None and not alias:
                 _mention(country_feats[country], s, ent, "")
     cities = [
         PlaceCandidate(city, country, venues.get((city, country)), _finish(feats))
@@ -291,7 +296,9 @@ def place_candidates(
         c.features["leader_home"] = float(c.country in homes)
         for k, v in (country_feats.get(c.country) or {}).items():
             c.features[f"country_{k}"] = math.log1p(v) if k.endswith("n") else v
-    countries = [PlaceCandidate(None, country, None, _finish(f)) for country, f in country_feats.items()]
+    countries = [
+        PlaceCandidate(None, country, None, _finish(f)) for country, f in country_feats.items()
+    ]
     for c in cities:
         if not any(x.country == c.country for x in countries):
             countries.append(PlaceCandidate(None, c.country, None, {}))
@@ -318,13 +325,18 @@ def _mention(feats: dict[str, float], s: Sentence, ent: Span, prefix: str) -> No
         feats["attributed_n"] += 1
     if before & _FROM:
         feats["from_n"] += 1
-    if before & _EARLIER or any(t.like_num and len(t) == 4 for t in doc[max(s.span.start, ent.start - 3) : min(s.span.end, ent.end + 3)]):
+    if before & _EARLIER or any(
+        t.like_num and len(t) == 4
+        for t in doc[max(s.span.start, ent.start - 3) : min(s.span.end, ent.end + 3)]
+    ):
         feats["earlier_n"] += 1
     if s.in_title:
         feats["title"] = 1.0
     elif s.index < 3:
         feats["lede"] = 1.0
-    feats["first_index"] = min(feats.get("first_index", 99.0), float(s.index if not s.in_title else 0))
+    feats["first_index"] = min(
+        feats.get("first_index", 99.0), float(s.index if not s.in_title else 0)
+    )
     for kind in _MENTION_KINDS:
         if kind in s.kinds:
             feats[f"{kind}_n"] += 1

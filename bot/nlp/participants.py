@@ -400,8 +400,9 @@ def participant_features(
             "country": float(person.country is not None),
             "in_title": float(person.in_title),
             "in_lede": float(any(not s.in_title and s.index < 3 for s in mine)),
-            "first_sentence": float(min((s.index for s in mine if not s.in_title), default=99)
-                                    == 0),  # fmt: skip
+            "first_sentence": float(
+                min((s.index for s in mine if not s.in_title), default=99) == 0
+            ),
             "meeting_sents": min(len(meeting), 4) / 4,
             "meeting_with_leader": min(len(with_leader), 3) / 3,
             "summit_sents": min(sum("summit" in s.kinds for s in mine), 3) / 3,
@@ -416,8 +417,9 @@ def participant_features(
             "long_name": float(len(words) > 3),
             # "Xi Jinping Trump": a span that runs two people together.
             "merged": float(_merged(person, persons)),
-            "head_title_word": float(any(t in title for t in ("president", "prime", "king",
-                                                              "chancellor", "premier"))),  # fmt: skip
+            "head_title_word": float(
+                any(t in title for t in ("president", "prime", "king", "chancellor", "premier"))
+            ),
         }
         out.append((person, feats))
     return out

@@ -9,7 +9,8 @@ from typing import Literal
 
 from spacy.tokens import Doc
 
-from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, clause_tense, segments, words
+from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, clause_tense
+from bot.nlp.dates import doc_segments, words
 
 Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed"]
 
@@ -50,6 +51,13 @@ _AT_WEIGHT = 0.5
 _WEEKEND = re.compile(r"\bthis weekend\b", re.IGNORECASE)
 
 
+_DONE_TODAY = re.compile(
+    r"\b(?:met|held|hosted|welcomed|signed|agreed|discussed|wrapped up)\b[^.]{0,60}\btoday\b"
+    r"|\btoday\b[^.]{0,40}\b(?:met|held|hosted|welcomed|signed|agreed)\b",
+    re.IGNORECASE,
+)
+
+
 def _phrases(*alternatives: str) -> re.Pattern[str]:
     """One case-insensitive pattern matching any of the cue phrases on word boundaries."""
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
@@ -66,6 +74,7 @@ _CUES: dict[Status, re.Pattern[str]] = {
         r"upcoming",
         r"forthcoming",
         r"next week's",
+        r"next (?:week|month)",
         r"to be held",
         r"preparations? for",
         r"plans? to (?:meet|hold|attend|visit)",
@@ -100,7 +109,7 @@ def classify_status(
     doc: Doc, published: date | None, start: date | None, end: date | None
 ) -> Status:
     """The summit's state: cancellations first, then dates against publication, then cues."""
-    segs = segments(doc)
+    segs = doc_segments(doc)
     meeting_segs = [s for s in segs if _about_meeting(s)]
     for seg in meeting_segs[:4]:
         if _near_meeting(_CANCELLED, seg.text):
@@ -114,7 +123,8 @@ def classify_status(
             return "concluded"
         # The summit is on or about the publication day: the lead says which side of it we are.
         lead = " ".join(seg.text for seg in meeting_segs[:3])  # the title and lead sentences
-        if _STRONG["concluded"].search(lead):
+        # A readout of the day: "met today", "Today, the President hosted ...".
+        if _STRONG["concluded"].search(lead) or _DONE_TODAY.search(lead):
             return "concluded"
         if _STRONG["upcoming"].search(lead) or start > published:
             return "upcoming"
@@ -162,19 +172,18 @@ _SOON = re.compile(
     r"|tomorrow|tonight)\b",
     re.IGNORECASE,
 )
-_DONE_TODAY = re.compile(
-    r"\b(?:met|held|hosted|welcomed|signed|agreed|discussed|wrapped up)\b[^.]{0,60}\btoday\b"
-    r"|\btoday\b[^.]{0,40}\b(?:met|held|hosted|welcomed|signed|agreed)\b",
-    re.IGNORECASE,
+_TITLE_FUTURE = re.compile(
+    r"\b(?:to (?:meet|visit|host|hold|attend|travel)|will|heads? to|set to)\b", re.I
 )
-_TITLE_FUTURE = re.compile(r"\b(?:to (?:meet|visit|host|hold|attend|travel)|will|heads? to|set to)\b", re.I)
 _TITLE_PRESENT = re.compile(r"\b(?:meets|arrives|holds|hosts|visits|welcomes|opens|gather)\b", re.I)
-_TITLE_PAST = re.compile(r"\b(?:met|held|hosted|ended|ends|wraps|closes|agreed|signed|after)\b", re.I)
+_TITLE_PAST = re.compile(
+    r"\b(?:met|held|hosted|ended|ends|wraps|closes|agreed|signed|after)\b", re.I
+)
 
 
 def status_features(doc: Doc, title_doc: Doc | None, published: date | None) -> dict[str, float]:
     """Tense and cue evidence about the meeting's state, for a learned classifier."""
-    segs = segments(doc)
+    segs = doc_segments(doc)
     meeting_segs = [s for s in segs if _about_meeting(s)]
     feats: dict[str, float] = {}
     for seg in meeting_segs[:4]:
@@ -210,4 +219,5 @@ def status_features(doc: Doc, title_doc: Doc | None, published: date | None) -> 
     feats["title_present"] = float(bool(_TITLE_PRESENT.search(title)))
     feats["title_past"] = float(bool(_TITLE_PAST.search(title)))
     feats["no_date"] = float(published is None)
+    feats["readout"] = float("readout" in title.lower())
     return feats
