@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from spacy.tokens import Doc
 
-from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, Word, clause_tense, segments, words
+from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, Word, clause_tense, segments
+from bot.nlp._text import words as _split_words
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {
@@ -66,6 +70,29 @@ _OPENS = re.compile(
 _DURATION = re.compile(r"\b(two|three|four|five|[2-5])-day\b", re.IGNORECASE)
 
 
+# Dates, status and the learned readers all walk one body's segments: cut them once per doc.
+_last = threading.local()
+
+
+def doc_segments(doc: Doc) -> list[Segment]:
+    """``segments(doc)``, remembered for the last doc this thread asked about."""
+    seen = getattr(_last, "seen", None)
+    if seen is None or seen[0] is not doc:
+        seen = (doc, segments(doc))
+        _last.seen = seen
+    return seen[1]
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_words(text: str) -> tuple[Word, ...]:
+    return tuple(_split_words(text))
+
+
+def words(text: str) -> list[Word]:
+    """Words of a segment (cached: each segment is read by several fact readers)."""
+    return list(_cached_words(text))
+
+
 @dataclass(frozen=True, slots=True)
 class _Span:
     """A date expression resolved to absolute dates, with how it was resolved."""
@@ -98,7 +125,7 @@ def resolve_dates(doc: Doc, published: date | None) -> tuple[date | None, date |
     """The summit's start and end dates, preferring dates in clauses about the meeting itself."""
     best: tuple[float, _Candidate] | None = None
     lead: _Candidate | None = None
-    segs = segments(doc)
+    segs = doc_segments(doc)
     late = published is not None and _written_late(segs, published)
     for segment in segs:
         ws = words(segment.text)
@@ -358,3 +385,129 @@ _PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
         _relative,
     ),
 ]
+
+
+@dataclass(frozen=True)
+class DateCandidate:
+    """A start date the story may give the meeting, with its evidence summed over mentions."""
+
+    start: date
+    end: date | None
+    segment: str
+    features: dict[str, float]
+
+
+_EARLIER = frozenset({"last", "previous", "earlier", "first", "ago", "since", "former"})
+_RANGE_END = frozenset({"summit", "meeting", "talks", "visit", "conference", "gathering"})
+
+
+def date_candidates(doc: Doc, published: date | None) -> list[DateCandidate]:
+    """Every date the story resolves, grouped by start day, best-evidenced mention first."""
+    segs = doc_segments(doc)
+    late = published is not None and _written_late(segs, published)
+    by_day: dict[date, tuple[float, _Candidate, dict[str, float]]] = {}
+    counts: dict[date, int] = {}
+    for segment in segs:
+        ws = words(segment.text)
+        leaders_ = sum(w.lower in _TITLES for w in ws)
+        for c in _candidates(segment, ws, published, late):
+            weight, dist, nearby = _nearest_meeting_word(c, ws)
+            feats = _date_features(
+                c,
+                ws,
+                weight=weight,
+                dist=dist,
+                nearby=nearby,
+                leaders_=leaders_,
+                published=published,
+            )
+            score = _attachment(c, ws, weight, dist) if dist <= _ATTACHED else 0.0
+            counts[c.span.start] = counts.get(c.span.start, 0) + 1
+            kept = by_day.get(c.span.start)
+            if kept is None or score > kept[0]:
+                merged = (
+                    feats
+                    if kept is None
+                    else {k: max(v, kept[2].get(k, 0.0)) for k, v in feats.items()}
+                )
+                by_day[c.span.start] = (score, c, merged)
+            else:
+                for k, v in feats.items():
+                    kept[2][k] = max(v, kept[2].get(k, 0.0))
+    out = []
+    for day, (_, c, feats) in by_day.items():
+        feats["mentions"] = math.log1p(counts[day])
+        out.append(DateCandidate(_start_of(c), c.span.end, c.segment.text, feats))
+    best = max((c.features["attach"] for c in out), default=0.0)
+    for cand in out:
+        cand.features["best_attach"] = float(best > 0 and cand.features["attach"] == best)
+        cand.features["alone"] = float(len(out) == 1)
+    return out
+
+
+def _start_of(c: _Candidate) -> date:
+    if c.span.end is None and _SECOND_DAY.search(c.segment.text):
+        return c.span.start - timedelta(days=1)
+    return c.span.start
+
+
+def _date_features(
+    c: _Candidate,
+    ws: list[Word],
+    *,
+    weight: float,
+    dist: int,
+    nearby: int,
+    leaders_: int,
+    published: date | None,
+) -> dict[str, float]:
+    before = {w.lower for w in ws[max(0, c.first - 6) : c.first]}
+    around = {w.lower for w in ws[max(0, c.first - 8) : c.last + 8]}
+    days = (c.span.start - published).days if published else 0
+    text = c.segment.text[ws[c.first].start : ws[c.last].end] if ws else ""
+    return {
+        "attach": _attachment(c, ws, weight, dist) if dist <= _ATTACHED else 0.0,
+        "attached": float(dist <= _ATTACHED),
+        "near": float(nearby <= _NEARBY),
+        "anchor_weight": weight if dist <= _NEARBY else 0.0,
+        "dist": min(dist, 20) / 20,
+        "travel": float(bool(before & _TRAVEL)),
+        "earlier": float(bool(around & _EARLIER)),
+        "range": float(c.span.end is not None and c.span.end != c.span.start),
+        "skewed": float(c.span.skewed),
+        "lead": float(c.segment.index <= _LEAD),
+        "first_segment": float(c.segment.index == 0),
+        "position": math.log1p(c.segment.index),
+        "leaders": min(leaders_, 3) / 3,
+        "weekday": float(
+            (text[:1].isalpha() and text.split()[0].lower().strip(",") in _WEEKDAYS)
+            or any(w.lower in _WEEKDAYS for w in ws[c.first : c.last + 1])
+        ),
+        "relative_word": float(
+            any(
+                w.lower in {"today", "tomorrow", "yesterday", "tonight"}
+                for w in ws[c.first : c.last + 1]
+            )
+        ),
+        "has_year": float(
+            any(len(w.lower) == 4 and w.lower.isdigit() for w in ws[c.first : c.last + 1])
+        ),
+        "future": float(days > 0),
+        "past": float(days < 0),
+        "today": float(days == 0),
+        "far": float(abs(days) > 14),
+        "very_far": float(abs(days) > 60),
+        "days": max(-14.0, min(14.0, float(days))) / 14,
+    }
+
+
+def end_of(c: DateCandidate) -> date | None:
+    """The end day: the range's end, a stated duration, else one day unless it is said to open."""
+    if c.end is not None:
+        return c.end
+    duration = _DURATION.search(c.segment)
+    if duration:
+        return c.start + timedelta(days=_NUMBERS[duration.group(1).lower()] - 1)
+    if _OPENS.search(c.segment) or _SECOND_DAY.search(c.segment):
+        return None
+    return c.start

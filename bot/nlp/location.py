@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from spacy.tokens import Span
 
@@ -205,3 +207,154 @@ def certainty(low: str) -> str:
     if any(f" {w} " in low for w in _EXPECTATION):
         return EXPECTED
     return CONFIRMED
+
+
+@dataclass
+class PlaceCandidate:
+    """A city (or a country alone) the meeting may be in, with evidence for a learned scorer."""
+
+    city: str | None
+    country: str
+    venue: str | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+
+# Seats of government a story names instead of their city; no labelled data can teach these.
+VENUE_CITIES: dict[str, tuple[str, str]] = {
+    "white house": ("Washington", "United States"),
+    "oval office": ("Washington", "United States"),
+    "camp david": ("Camp David", "United States"),
+    "kremlin": ("Moscow", "Russia"),
+    "elysee": ("Paris", "France"),
+    "élysée": ("Paris", "France"),
+    "elysee palace": ("Paris", "France"),
+    "élysée palace": ("Paris", "France"),
+    "downing street": ("London", "United Kingdom"),
+    "10 downing street": ("London", "United Kingdom"),
+    "number 10": ("London", "United Kingdom"),
+    "buckingham palace": ("London", "United Kingdom"),
+    "windsor castle": ("Windsor", "United Kingdom"),
+    "blue house": ("Seoul", "South Korea"),
+    "cheong wa dae": ("Seoul", "South Korea"),
+    "great hall of the people": ("Beijing", "China"),
+    "zhongnanhai": ("Beijing", "China"),
+    "chancellery": ("Berlin", "Germany"),
+    "german chancellery": ("Berlin", "Germany"),
+    "nato headquarters": ("Brussels", "Belgium"),
+    "un headquarters": ("New York City", "United States"),
+}
+_EARLIER = frozenset(
+    {"last", "previous", "earlier", "first", "former", "ago", "past", "historic", "since"}
+)  # fmt: skip
+_FROM = frozenset({"from", "left", "leaving", "departed", "flew"})
+_MENTION_KINDS = ("summit", "meeting", "gathering", "series", "head_title", "phone")
+
+
+def place_candidates(
+    sents: list[Sentence],
+    body: str,
+    persons: list[Any] = (),  # type: ignore[assignment]
+) -> tuple[list[PlaceCandidate], list[PlaceCandidate]]:
+    """Cities and countries named in the story, each with its evidence summed over mentions."""
+    city_feats: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    venues: dict[tuple[str, str], str] = {}
+    country_feats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    dateline = dateline_city(body)
+    if dateline is not None:
+        city_feats[dateline]["dateline"] = 1.0
+    byline = byline_city(body) if dateline is None else None
+    if byline is not None:
+        city_feats[byline]["byline"] = 1.0
+    homes = {p.country for p in persons if getattr(p, "is_leader", False) and p.country}
+    for s in sents:
+        for ent in s.ents:
+            name = " ".join(ent.text.split())
+            place = VENUE_CITIES.get(name.lower().removeprefix("the "))
+            if place is not None:
+                _mention(city_feats[place], s, ent, "venue_")
+                venues.setdefault(place, name.removeprefix("the "))
+                continue
+            if ent.label_ != "GPE":
+                continue
+            country = lexicon.country_of(name)
+            city = _city(name)
+            # "Beijing" and "Washington" also stand for their governments: a candidate all the same.
+            alias = city is None and country is not None and lexicon.city_of(name)
+            if alias:
+                city = alias
+                city_feats[city]["capital_alias"] = 1.0
+            if city is not None:
+                _mention(city_feats[city], s, ent, "")
+            if country is not None and not alias:
+                _mention(country_feats[country], s, ent, "")
+    cities = [
+        PlaceCandidate(city, country, venues.get((city, country)), _finish(feats))
+        for (city, country), feats in city_feats.items()
+    ]
+    for c in cities:
+        c.features["pop"] = math.log10(1 + lexicon.city_population(c.city or ""))
+        c.features["leader_home"] = float(c.country in homes)
+        for k, v in (country_feats.get(c.country) or {}).items():
+            c.features[f"country_{k}"] = math.log1p(v) if k.endswith("n") else v
+    countries = [
+        PlaceCandidate(None, country, None, _finish(f)) for country, f in country_feats.items()
+    ]
+    for c in cities:
+        if not any(x.country == c.country for x in countries):
+            countries.append(PlaceCandidate(None, c.country, None, {}))
+    for c in countries:
+        c.features["leader_home"] = float(c.country in homes)
+        mine = [x.features for x in cities if x.country == c.country]
+        for k in ("dateline", "byline", "prep_n", "title", "summit_n", "meeting_n", "n"):
+            c.features[f"city_{k}"] = max((f.get(k, 0.0) for f in mine), default=0.0)
+    _relative(cities)
+    _relative(countries)
+    return cities, countries
+
+
+def _mention(feats: dict[str, float], s: Sentence, ent: Span, prefix: str) -> None:
+    """Add one mention's evidence: counts end in ``_n``, the rest are flags."""
+    doc = ent.doc
+    prep = _preposition(ent)
+    before = {t.lower_ for t in doc[max(s.span.start, ent.start - 4) : ent.start]}
+    feats[f"{prefix}n"] += 1
+    if prep is not None:
+        feats[f"{prefix}prep_n"] += 1
+        feats[f"{prefix}{prep}"] = 1.0
+    if _attribution(ent, ent.start - 1):
+        feats["attributed_n"] += 1
+    if before & _FROM:
+        feats["from_n"] += 1
+    if before & _EARLIER or any(
+        t.like_num and len(t) == 4
+        for t in doc[max(s.span.start, ent.start - 3) : min(s.span.end, ent.end + 3)]
+    ):
+        feats["earlier_n"] += 1
+    if s.in_title:
+        feats["title"] = 1.0
+    elif s.index < 3:
+        feats["lede"] = 1.0
+    feats["first_index"] = min(
+        feats.get("first_index", 99.0), float(s.index if not s.in_title else 0)
+    )
+    for kind in _MENTION_KINDS:
+        if kind in s.kinds:
+            feats[f"{kind}_n"] += 1
+            if prep is not None:
+                feats[f"{kind}_prep_n"] += 1
+
+
+def _finish(feats: dict[str, float]) -> dict[str, float]:
+    out = {k: (math.log1p(v) if k.endswith("_n") or k == "n" else v) for k, v in feats.items()}
+    out["first_index"] = math.log1p(feats.get("first_index", 99.0))
+    return out
+
+
+def _relative(cands: list[PlaceCandidate]) -> None:
+    """Which candidate leads on the main evidence: a scorer ranks within an article."""
+    for key in ("n", "prep_n", "summit_prep_n", "meeting_prep_n"):
+        top = max((c.features.get(key, 0.0) for c in cands), default=0.0)
+        for c in cands:
+            c.features[f"lead_{key}"] = float(top > 0 and c.features.get(key, 0.0) == top)
+    for c in cands:
+        c.features["alone"] = float(len(cands) == 1)

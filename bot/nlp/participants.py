@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -370,3 +371,107 @@ def relevance(person: Person, sents: list[Sentence]) -> float:
     return (
         3.0 * in_title + 1.5 * in_lede + min(len(meeting), 3) + 0.25 * min(len(found), 4) + titled
     )
+
+
+def participant_features(
+    persons: list[Person], sents: list[Sentence], published: date | None
+) -> list[tuple[Person, dict[str, float]]]:
+    """Every person with what a learned scorer needs to tell a participant from a mention."""
+    scores = {id(p): relevance(p, sents) for p in persons}
+    leaders_ = [p for p in persons if p.is_leader or p.kind == "POSSESSIVE"]
+    best = max((scores[id(p)] for p in leaders_), default=0.0)
+    ranked = sorted(leaders_, key=lambda p: -scores[id(p)])
+    out: list[tuple[Person, dict[str, float]]] = []
+    for person in persons:
+        mine = _sentences_of(person, sents)
+        meeting = [s for s in mine if s.kinds & {"summit", "meeting", "gathering", "series"}]
+        with_leader = [s for s in meeting if s.head_titles >= 2 or "gathering" in s.kinds]
+        words = _key(person.name).split()
+        title = (person.title or "").lower()
+        score = scores[id(person)]
+        feats = {
+            "leader": float(person.is_leader),
+            "possessive": float(person.kind == "POSSESSIVE"),
+            "other_title": float(person.kind == OTHER),
+            "untitled": float(person.kind is None),
+            "former": float(person.former),
+            "known_in_office": float(_known(person, published)),
+            "known_ever": float(_known(person, None)),
+            "country": float(person.country is not None),
+            "in_title": float(person.in_title),
+            "in_lede": float(any(not s.in_title and s.index < 3 for s in mine)),
+            "first_sentence": float(
+                min((s.index for s in mine if not s.in_title), default=99) == 0
+            ),
+            "meeting_sents": min(len(meeting), 4) / 4,
+            "meeting_with_leader": min(len(with_leader), 3) / 3,
+            "summit_sents": min(sum("summit" in s.kinds for s in mine), 3) / 3,
+            "phone_only": float(bool(mine) and all("phone" in s.kinds for s in mine)),
+            "mentions": math.log1p(len(person.mentions)),
+            "relevance": score,
+            "relative": score / best if best else 0.0,
+            "top": float(bool(ranked) and ranked[0] is person),
+            "rank2": float(len(ranked) > 1 and ranked[1] is person),
+            "absent": float(absent(person, sents)),
+            "one_word": float(len(words) < 2),
+            "long_name": float(len(words) > 3),
+            # "Xi Jinping Trump": a span that runs two people together.
+            "merged": float(_merged(person, persons)),
+            "head_title_word": float(
+                any(t in title for t in ("president", "prime", "king", "chancellor", "premier"))
+            ),
+        }
+        out.append((person, feats))
+    return out
+
+
+def _known(person: Person, published: date | None) -> bool:
+    return any(leaders.lookup(v, published) is not None for v in person.variants)
+
+
+def _merged(person: Person, persons: list[Person]) -> bool:
+    """ "Xi Jinping Trump": a name that runs into another person's surname."""
+    words = _key(person.name).split()
+    if len(words) < 3:
+        return False
+    others = {_key(p.name).split()[-1] for p in persons if p is not person}
+    return any(w in others for w in words[1:])
+
+
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def canonical_name(name: str, published: date | None) -> str:
+    """The gazetteer's spelling when it knows the leader, else the name without middle initials.
+
+    "Joseph R. Biden Jr." is Joe Biden; "Kishida Fumio" is Fumio Kishida; "Ferdinand R. Marcos
+    Jr" keeps its suffix but drops the initial.
+    """
+    words = name.split()
+    bare = [w for w in words if len(w.strip(".")) > 1 or not w[:1].isalpha()]
+    if len(bare) >= 2:
+        bare = [bare[0], *(w for w in bare[1:-1] if not _is_initial(w)), bare[-1]]
+    core = [w for w in bare if w.lower().strip(".") not in _SUFFIXES]
+    tries = [name, " ".join(bare), " ".join(core)]
+    if len(core) == 2:
+        tries.append(f"{core[1]} {core[0]}")
+    for attempt in tries:
+        known = leaders.lookup(attempt, published)
+        if known is not None:
+            return known.name
+    if len(core) >= 2:
+        known = leaders.lookup(core[-1], published)
+        if known is not None and _key(known.name)[:1] == _key(core[0])[:1]:
+            return known.name
+    return " ".join(bare) if len(bare) >= 2 else name
+
+
+def _is_initial(word: str) -> bool:
+    return len(word.strip(".")) == 1 and word[:1].isupper()
+
+
+def same_leader(a: str, b: str) -> bool:
+    """Whether one name is a cut-off form of the other ("Luiz Inácio Lula da" of the full)."""
+    ka, kb = _key(a).split(), _key(b).split()
+    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
+    return short != long_ and long_[: len(short)] == short and len(short) >= 2

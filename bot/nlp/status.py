@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, timedelta
 from typing import Literal
 
 from spacy.tokens import Doc
 
-from bot.nlp._text import MEETING_WEIGHTS, Segment, segments, words
+from bot.nlp._text import MEETING_WEIGHTS, Segment, Tense, clause_tense
+from bot.nlp.dates import doc_segments, words
 
 Status = Literal["upcoming", "ongoing", "concluded", "cancelled", "postponed"]
 
@@ -49,6 +51,13 @@ _AT_WEIGHT = 0.5
 _WEEKEND = re.compile(r"\bthis weekend\b", re.IGNORECASE)
 
 
+_DONE_TODAY = re.compile(
+    r"\b(?:met|held|hosted|welcomed|signed|agreed|discussed|wrapped up)\b[^.]{0,60}\btoday\b"
+    r"|\btoday\b[^.]{0,40}\b(?:met|held|hosted|welcomed|signed|agreed)\b",
+    re.IGNORECASE,
+)
+
+
 def _phrases(*alternatives: str) -> re.Pattern[str]:
     """One case-insensitive pattern matching any of the cue phrases on word boundaries."""
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
@@ -65,6 +74,7 @@ _CUES: dict[Status, re.Pattern[str]] = {
         r"upcoming",
         r"forthcoming",
         r"next week's",
+        r"next (?:week|month)",
         r"to be held",
         r"preparations? for",
         r"plans? to (?:meet|hold|attend|visit)",
@@ -99,7 +109,7 @@ def classify_status(
     doc: Doc, published: date | None, start: date | None, end: date | None
 ) -> Status:
     """The summit's state: cancellations first, then dates against publication, then cues."""
-    segs = segments(doc)
+    segs = doc_segments(doc)
     meeting_segs = [s for s in segs if _about_meeting(s)]
     for seg in meeting_segs[:4]:
         if _near_meeting(_CANCELLED, seg.text):
@@ -113,7 +123,8 @@ def classify_status(
             return "concluded"
         # The summit is on or about the publication day: the lead says which side of it we are.
         lead = " ".join(seg.text for seg in meeting_segs[:3])  # the title and lead sentences
-        if _STRONG["concluded"].search(lead):
+        # A readout of the day: "met today", "Today, the President hosted ...".
+        if _STRONG["concluded"].search(lead) or _DONE_TODAY.search(lead):
             return "concluded"
         if _STRONG["upcoming"].search(lead) or start > published:
             return "upcoming"
@@ -152,3 +163,61 @@ def _cue_scores(segs: list[Segment]) -> dict[Status, float]:
             scores[status] += weight * len(pattern.findall(seg.text))
         scores["ongoing"] += _AT_WEIGHT * weight * len(_AT_MEETING.findall(seg.text))
     return scores
+
+
+STATUS_CLASSES: tuple[Status, ...] = ("upcoming", "ongoing", "concluded")
+_MEETING_ANCHORS = frozenset(w for w, v in MEETING_WEIGHTS.items() if v >= 1.0)
+_SOON = re.compile(
+    r"\b(?:next (?:week|month)|later (?:this|today)|this (?:coming )?weekend|in the coming days"
+    r"|tomorrow|tonight)\b",
+    re.IGNORECASE,
+)
+_TITLE_FUTURE = re.compile(
+    r"\b(?:to (?:meet|visit|host|hold|attend|travel)|will|heads? to|set to)\b", re.I
+)
+_TITLE_PRESENT = re.compile(r"\b(?:meets|arrives|holds|hosts|visits|welcomes|opens|gather)\b", re.I)
+_TITLE_PAST = re.compile(
+    r"\b(?:met|held|hosted|ended|ends|wraps|closes|agreed|signed|after)\b", re.I
+)
+
+
+def status_features(doc: Doc, title_doc: Doc | None, published: date | None) -> dict[str, float]:
+    """Tense and cue evidence about the meeting's state, for a learned classifier."""
+    segs = doc_segments(doc)
+    meeting_segs = [s for s in segs if _about_meeting(s)]
+    feats: dict[str, float] = {}
+    for seg in meeting_segs[:4]:
+        if _near_meeting(_CANCELLED, seg.text):
+            feats["cancelled"] = 1.0
+        elif _near_meeting(_POSTPONED, seg.text):
+            feats["postponed"] = 1.0
+    cued = _cue_scores(meeting_segs)
+    total = sum(cued.values())
+    for status, value in cued.items():
+        feats[f"cue_{status}"] = math.log1p(value)
+        feats[f"share_{status}"] = value / total if total else 0.0
+    lead = " ".join(seg.text for seg in meeting_segs[:3])
+    feats["strong_concluded"] = float(bool(_STRONG["concluded"].search(lead)))
+    feats["strong_upcoming"] = float(bool(_STRONG["upcoming"].search(lead)))
+    feats["soon"] = float(bool(_SOON.search(lead)))
+    feats["done_today"] = float(bool(_DONE_TODAY.search(lead)))
+    weekend = published is not None and published.weekday() >= 5
+    feats["weekend_now"] = float(weekend and any(_WEEKEND.search(s.text) for s in meeting_segs))
+    for tense in (Tense.PAST, Tense.PRESENT, Tense.FUTURE):
+        feats[f"lead_{tense.value}"] = 0.0
+    for seg in meeting_segs[:3]:
+        ws = words(seg.text)
+        for i, w in enumerate(ws):
+            if w.lower in _MEETING_ANCHORS:
+                tense = clause_tense(ws, i, i)
+                if tense is not Tense.NONE:
+                    feats[f"lead_{tense.value}"] += 1.0
+    for tense in (Tense.PAST, Tense.PRESENT, Tense.FUTURE):
+        feats[f"lead_{tense.value}"] = math.log1p(feats[f"lead_{tense.value}"])
+    title = title_doc.text if title_doc is not None else ""
+    feats["title_future"] = float(bool(_TITLE_FUTURE.search(title)))
+    feats["title_present"] = float(bool(_TITLE_PRESENT.search(title)))
+    feats["title_past"] = float(bool(_TITLE_PAST.search(title)))
+    feats["no_date"] = float(published is None)
+    feats["readout"] = float("readout" in title.lower())
+    return feats

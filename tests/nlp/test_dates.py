@@ -134,3 +134,20 @@ def test_explicit_year_needs_no_publication_date(nlp: Language) -> None:
 def test_seed_story(nlp: Language, shared_dir: Path) -> None:
     text = (shared_dir / "corpus" / "seed-yonhap-hanoi.txt").read_text()
     assert dates(nlp, text, date(2019, 2, 26)) == (date(2019, 2, 27), date(2019, 2, 28))
+
+
+def test_date_candidates_and_one_day_end(nlp: Language) -> None:
+    from bot.nlp.dates import date_candidates, end_of
+
+    doc = nlp("The leaders will meet in Oslo on Thursday. Last year they met on March 3.")
+    found = {c.start: c for c in date_candidates(doc, date(2019, 6, 4))}
+    thursday = found[date(2019, 6, 6)]
+    assert thursday.features["attached"] == 1.0
+    assert thursday.features["future"] == 1.0
+    assert end_of(thursday) == date(2019, 6, 6)  # a one-day meeting ends the day it starts
+    assert found[date(2019, 3, 3)].features["earlier"] == 1.0
+    two_day = {
+        c.start: c
+        for c in date_candidates(nlp("A two-day summit opens on June 10."), date(2019, 6, 4))
+    }
+    assert end_of(two_day[date(2019, 6, 10)]) == date(2019, 6, 11)

@@ -97,3 +97,26 @@ def test_title_words_inside_names_are_dropped() -> None:
     names = [name for name, _, _ in got]
     assert "Donald Trump" in names
     assert not any(n.startswith("Queen") for n in names)
+
+
+def test_canonical_names_and_cut_off_names() -> None:
+    from bot.nlp.participants import canonical_name, same_leader
+
+    assert canonical_name("Joseph R. Biden Jr", date(2022, 5, 1)) == "Joe Biden"
+    assert canonical_name("Kishida Fumio", date(2023, 5, 1)) == "Fumio Kishida"
+    assert canonical_name("Ferdinand R. Marcos Jr", date(2023, 5, 1)) == "Ferdinand Marcos Jr"
+    assert same_leader("Luiz Inácio Lula da", "Luiz Inácio Lula da Silva")
+    assert not same_leader("Donald Trump", "Donald Tusk")
+
+
+def test_features_flag_merged_names() -> None:
+    from bot.nlp.participants import Person, _merged
+
+    def person(name: str) -> Person:
+        p = Person()
+        p.variants[name] += 1
+        return p
+
+    merged, trump = person("Xi Jinping Trump"), person("Donald Trump")
+    assert _merged(merged, [merged, trump])
+    assert not _merged(trump, [merged, trump])

@@ -126,3 +126,17 @@ def test_seed_story_is_upcoming(nlp: Language, shared_dir: Path) -> None:
     text = (shared_dir / "corpus" / "seed-yonhap-hanoi.txt").read_text()
     published = date(2019, 2, 26)
     assert status(nlp, text, published, date(2019, 2, 27), date(2019, 2, 28)) == "upcoming"
+
+
+def test_met_today_is_concluded_and_next_week_upcoming(nlp: Language) -> None:
+    from bot.nlp.status import status_features
+
+    today = date(2023, 3, 13)
+    met = nlp("Today, President Biden met with Prime Minister Albanese for talks.")
+    assert classify_status(met, today, today, today) == "concluded"
+    assert status_features(met, None, today)["done_today"] == 1.0
+    ahead = nlp("The two leaders hold a summit next week in Geneva.")
+    assert classify_status(ahead, today, None, None) == "upcoming"
+    assert status_features(ahead, nlp("Summit next week"), today)["soon"] == 1.0
+    moved = nlp("The summit was pushed back to March, officials said.")
+    assert status_features(moved, None, today)["postponed"] == 1.0
