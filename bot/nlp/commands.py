@@ -180,7 +180,8 @@ def train_models(
     step = progress or (lambda _label, _done, _total: None)
     rows = _labelled(paths)
     parsed = learn.parse_rows(rows, cache_dir=cache_dir, progress=step)
-    return learn.write_bundle(learn.train_bundle(rows, parsed, seed, step), out_dir)
+    written: list[Path] = learn.write_bundle(learn.train_bundle(rows, parsed, seed, step), out_dir)
+    return written
 
 
 def run_cv(
