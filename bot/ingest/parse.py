@@ -425,7 +425,8 @@ def _item(
     elif stamp is not None or not summary:
         key = "hash:" + _digest(f"{title}\n{stamp.isoformat() if stamp else ''}")
     else:
-        key = "text:" + _digest(f"{title}\n{summary}")
+        # The blank line keeps this basis apart from every title-and-date one.
+        key = "hash:" + _digest(f"{title}\n\n{summary}")
     published = stamp if stamp is not None and stamp <= now + _FUTURE_SLACK else None
     return ParsedItem(
         key=key, link=link, title=title, summary=summary, published=published, guid=guid
