@@ -34,7 +34,7 @@ from bot.storage.outbox import OutboxRepository
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-Finished = ("sent", "skipped", "expired", "gone_story")
+FINISHED = ("sent", "skipped", "expired", "gone_story")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ class Outbox:
                 continue
             metrics.delivery(entry.destination.platform, outcome)
             report.outcomes[outcome] += 1
-            if outcome not in Finished and stop is None:
+            if outcome not in FINISHED and stop is None:
                 return
 
     async def _platform_ready(self, platform: str, stop: asyncio.Event | None) -> bool:

@@ -180,6 +180,7 @@ class Platform:
         self.posts: list[Post] = []
         self.life = 0
         self.limited_posts = 0
+        self.login_at: dict[int, float] = {}  # life → when the bot first logged in
         self.names = [f"ok{n}" for n in range(HEALTHY)] + [HUNG, LIMITED, GONE]
 
     def record(self, channel: str, marker: str, city: str | None) -> None:
@@ -188,6 +189,9 @@ class Platform:
     def after_answer(self) -> None:
         if self.trigger.stage == "answered":
             asyncio.get_running_loop().call_soon(self.trigger.fire, "answered")
+
+    def logged_in(self) -> None:
+        self.login_at.setdefault(self.life, time.monotonic())
 
     def reconciling(self) -> None:
         self.trigger.fire("recovery")
@@ -230,6 +234,8 @@ class ChaosDiscord(discord_fake.FakeDiscord, Platform):
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         parts = request.match_info["tail"].strip("/").split("/")
+        if parts == ["users", "@me"]:
+            self.logged_in()
         if parts[:1] == ["channels"] and parts[2:] == ["messages"]:
             if request.method == "GET":
                 self.reconciling()
@@ -280,6 +286,8 @@ class ChaosSlack(slack_fake.FakeSlack, Platform):
 
     async def api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method == "auth.test":
+            self.logged_in()
         if method == "conversations.history":
             self.reconciling()
         if method == "chat.postMessage":
@@ -339,6 +347,7 @@ class Result:
     lost: list[tuple[str, str]] = field(default_factory=list)
     doubled: list[tuple[str, str]] = field(default_factory=list)
     deliver_after_restart: float = 0.0
+    login_after_restart: float = 0.0
     max_spread: float = 0.0
     gone_posts: int = 0
     last_by_channel: dict[str, float] = field(default_factory=dict)
@@ -349,7 +358,8 @@ class Result:
             f"{self.platform:7} {self.backend:10} kills {sum(self.kills.values()):3} "
             f"stories {self.stories:2} alerts expected {self.expected:3} "
             f"lost {len(self.lost)} doubled {len(self.doubled)} "
-            f"delivered {self.deliver_after_restart:5.1f} s after the last start, "
+            f"delivered {self.deliver_after_restart:5.1f} s after the last start "
+            f"({self.login_after_restart:4.1f} s of it before login), "
             f"other channels within {self.max_spread:4.2f} s of each other"
             + (f", missed triggers {dict(self.missed_triggers)}" if self.missed_triggers else "")
         )
@@ -526,6 +536,9 @@ class Soak:
             default=started,
         )
         self.result.deliver_after_restart = last - started
+        self.result.login_after_restart = (
+            self.platform.login_at.get(self.platform.life, last) - started
+        )
         for post in self.platform.posts:
             if post.life == self.platform.life:
                 self.result.last_by_channel[post.channel] = round(post.at - started, 1)
