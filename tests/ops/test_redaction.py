@@ -32,6 +32,8 @@ SECRETS = {
 
 
 @pytest.mark.slow
+# A nested pytest over the platform suites: 50 s at load 4.5, over 120 s at load 12.
+@pytest.mark.timeout(900)
 def test_platform_scenarios_at_debug_log_and_reply_no_secret(tmp_path: Path) -> None:
     log = tmp_path / "debug.log"
     bodies = tmp_path / "bodies.jsonl"
