@@ -168,7 +168,11 @@ class Model:
         if list(data["features"]) != list(FEATURES):
             raise ValueError("model.json was fitted on other features: re-run the training")
         return cls(
-            str(data["version"]), tuple(map(float, data["weights"])), float(data["threshold"])
+            str(data["version"]),
+            tuple(map(float, data["weights"])),
+            float(data["threshold"]),
+            {str(term): float(value) for term, value in data.get("idf", {}).items()},
+            float(data.get("rare_idf", 1.0)),
         )
 
 

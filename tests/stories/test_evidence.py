@@ -61,3 +61,10 @@ def test_a_model_fitted_on_other_features_is_refused() -> None:
     data["features"] = [*data["features"][:-1], "something_else"]
     with pytest.raises(ValueError, match="re-run the training"):
         Model.from_json(data)
+
+
+def test_the_shipped_model_round_trips_with_its_name_rarities() -> None:
+    model = shipped_model()
+    assert model.idf, "model.json carries the names' IDF"
+    assert model.idf["trump"] < model.rare_idf
+    assert Model.from_json(model.to_json()).idf == {k: round(v, 3) for k, v in model.idf.items()}

@@ -60,21 +60,7 @@ def replayed(shared_dir: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str
     return {line["id"]: line for line in lines}, stories
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "biarritz",
-        pytest.param(
-            "hanoi",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 10 open: CNN's preview (placed in Singapore) and Yonhap's report "
-                "share too little weighed evidence with today's extractor",
-            ),
-        ),
-        "manila",
-    ],
-)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_each_scenario_is_one_story_with_updates(
     name: str, replayed: tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]
 ) -> None:

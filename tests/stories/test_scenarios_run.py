@@ -92,21 +92,7 @@ def agrees(block: str) -> list[str]:
     return wrong
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "biarritz",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 10 open: from feed teasers Wikinews's G7 report (no place) opens "
-                "a second story; the full-text replay joins it",
-            ),
-        ),
-        "hanoi",
-        "manila",
-    ],
-)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_scenario_through_the_running_bot(
     name: str, shared_dir: Path, tmp_path: Path
 ) -> None:
