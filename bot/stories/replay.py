@@ -184,7 +184,9 @@ async def replay(
 
 async def _store(store: Store, feeds: dict[str, int], item: ReplayItem, now: datetime) -> NewItem:
     if item.outlet not in feeds:
-        feed = await store.add_feed(f"replay://{len(feeds) + 1}", now, title=item.outlet)
+        feed = await store.add_feed(
+            f"https://replay.invalid/{len(feeds) + 1}", now, title=item.outlet
+        )
         feeds[item.outlet] = feed.id
     parsed = ParsedItem(
         key=f"replay:{item.id}",

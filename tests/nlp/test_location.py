@@ -84,14 +84,14 @@ def test_a_city_the_model_took_for_a_person_is_still_a_place() -> None:
 
 
 def test_place_candidates_know_the_white_house_and_a_dateline() -> None:
-    from bot.nlp.extract import Article, gather
+    from bot.nlp.extract import Article, evidence
     from bot.nlp.location import place_candidates
     from bot.nlp.pipeline import load_pipeline
 
     nlp = load_pipeline()
     title = "Leaders meet at the White House"
     text = "MOSCOW (Reuters) - The two presidents held talks at the White House on Monday."
-    ev, _ = gather(Article("t", title, text), nlp(title), nlp(text))
+    ev = evidence(Article("t", title, text), nlp(title), nlp(text))
     cities, _countries = place_candidates([*ev.title, *ev.body], text)
     by_city = {c.city: c for c in cities}
     assert by_city["Washington"].venue == "White House"
