@@ -45,8 +45,9 @@ def heavy_feed(n_items: int = 1_000) -> bytes:
 
 
 def adversarial_date_feed(kilobytes: int = 600) -> bytes:
-    """A pubDate of ``+0000(`` repeated: 37.7 s in feedparser's date regex before 14.1."""
-    date = "+0000(" * (kilobytes * 1024 // 6)
+    """A real date, then ``+0000(`` repeated: before 14.1 the zone-offset check alone took
+    0.57 s at 30 KB and 2.65 s at 60 KB (quadratic), and the issue measured 37.7 s at 600 KB."""
+    date = "Tue, 10 Jun 2003 04:00:00 " + "+0000(" * (kilobytes * 1024 // 6)
     return rss(item("bad", "x", f"<pubDate>{date}</pubDate>"))
 
 
