@@ -71,8 +71,10 @@ def read(data: bytes) -> dict[str, Any] | None:
 def _entry(entry: Any) -> dict[str, Any] | None:
     """One entry as feedparser would give it, or None when it needs feedparser's rules."""
     link = entry.get("link")
-    if isinstance(link, str) and link and "://" not in link:
+    if link == "" or (isinstance(link, str) and "://" not in link):
         # feedparser resolves relative links against xml:base and the feed URL; we do not.
+        # feedparser-rs also blanks links to private and loopback addresses, which feedparser
+        # keeps (the address policy is the fetcher's business, not the parser's).
         return None
     plain: dict[str, Any] = {name: entry.get(name) for name in _ENTRY_FIELDS}
     for name in _DATE_FIELDS:
