@@ -26,6 +26,7 @@ def check(soak: Soak) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 async def test_discord_killed_after_answering_and_during_recovery(tmp_path: Path) -> None:
     soak = Soak(
         "discord",

@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.stories.replay import ReplayItem, read_items
 from tests.fakes import FakeClock
 from tests.ingest.servers import Handler, LoopbackServer, Request, respond, routes
-from tests.stories.test_scenarios import SCENARIOS, corpus_lines
+from tests.stories.test_scenarios import SCENARIOS, corpus_lines, scenario_params
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,7 @@ def agrees(block: str) -> list[str]:
     return wrong
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", scenario_params())
 async def test_scenario_through_the_running_bot(
     name: str, shared_dir: Path, tmp_path: Path
 ) -> None:
