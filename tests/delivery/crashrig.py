@@ -58,18 +58,18 @@ HUNG, LIMITED, GONE = "hung", "limited", "gone"
 RETRY_AFTER = 4.0
 
 PAIRS = [
-    ("Donald Trump", "Kim Jong Un", "Hanoi", "Vietnam"),
-    ("Emmanuel Macron", "Olaf Scholz", "Paris", "France"),
-    ("Xi Jinping", "Vladimir Putin", "Beijing", "China"),
-    ("Joe Biden", "Fumio Kishida", "Tokyo", "Japan"),
-    ("Narendra Modi", "Anthony Albanese", "New Delhi", "India"),
-    ("Recep Tayyip Erdogan", "Volodymyr Zelensky", "Istanbul", "Turkey"),
-    ("Lula da Silva", "Javier Milei", "Brasilia", "Brazil"),
-    ("Justin Trudeau", "Keir Starmer", "Ottawa", "Canada"),
-    ("Yoon Suk Yeol", "Shigeru Ishiba", "Seoul", "South Korea"),
-    ("Cyril Ramaphosa", "Bola Tinubu", "Pretoria", "South Africa"),
-    ("Giorgia Meloni", "Pedro Sanchez", "Rome", "Italy"),
-    ("Prabowo Subianto", "Anwar Ibrahim", "Jakarta", "Indonesia"),
+    ("President", "leader", "Donald Trump", "Kim Jong Un", "Hanoi", "Vietnam"),
+    ("President", "Chancellor", "Emmanuel Macron", "Olaf Scholz", "Paris", "France"),
+    ("President", "President", "Xi Jinping", "Vladimir Putin", "Beijing", "China"),
+    ("President", "Prime Minister", "Joe Biden", "Fumio Kishida", "Tokyo", "Japan"),
+    ("Prime Minister", "Prime Minister", "Narendra Modi", "Anthony Albanese", "New Delhi", "India"),
+    ("President", "President", "Recep Tayyip Erdogan", "Volodymyr Zelensky", "Istanbul", "Turkey"),
+    ("President", "President", "Lula da Silva", "Javier Milei", "Brasilia", "Brazil"),
+    ("Prime Minister", "Prime Minister", "Justin Trudeau", "Keir Starmer", "Ottawa", "Canada"),
+    ("President", "Prime Minister", "Yoon Suk Yeol", "Shigeru Ishiba", "Seoul", "South Korea"),
+    ("President", "President", "Cyril Ramaphosa", "Bola Tinubu", "Pretoria", "South Africa"),
+    ("Prime Minister", "Prime Minister", "Giorgia Meloni", "Pedro Sanchez", "Rome", "Italy"),
+    ("President", "Prime Minister", "Prabowo Subianto", "Anwar Ibrahim", "Jakarta", "Indonesia"),
 ]
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
@@ -93,11 +93,12 @@ def free_port() -> int:
 
 def story_text(number: int) -> tuple[str, str, str]:
     """Title, summary and city of the ``number``-th distinct summit."""
-    a, b, city, country = PAIRS[number % len(PAIRS)]
+    title_a, title_b, a, b, city, country = PAIRS[number % len(PAIRS)]
     day = DAYS[number % len(DAYS)]
     return (
         f"{a} and {b} to hold summit in {city}",
-        f"{a} and {b} will hold a summit in {city}, {country}, on {day}, officials said. "
+        f"{title_a} {a} and {title_b} {b} will hold a summit in {city}, {country}, on {day}, "
+        "officials said. "
         "The two leaders are expected to discuss trade and security.",
         city,
     )
