@@ -252,12 +252,7 @@ class AddressPolicy:
             return normal
         ip = _parse_ip(host)
         if ip is None:
-            if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
-                # glibc reads 2130706433, 0x7f000001, 0177.0.0.1 and 127.1 as 127.0.0.1.
-                raise AddressNotAllowed(
-                    f"address not allowed: {host} is a non-canonical numeric IP address",
-                    url=safe_url(normal),
-                )
+            _refuse_numeric_name(host, normal)
             return normal
         why = self._ip_refusal(ip, port)
         if why is not None:
@@ -280,11 +275,7 @@ class AddressPolicy:
             return normal
         ip = _parse_ip(host)
         if ip is None:
-            if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
-                raise AddressNotAllowed(
-                    f"address not allowed: {host} is a non-canonical numeric IP address",
-                    url=safe_url(normal),
-                )
+            _refuse_numeric_name(host, normal)
             return normal  # its addresses are checked at connect time, as a moved hop
         why = _refusal(ip)
         if why is not None:
@@ -349,3 +340,12 @@ def _moved_refusal(host: str, port: int, why: str) -> str:
         f"address not allowed: a redirect may not move to {host}:{port}, {why} is not public; "
         f"allow it by naming {host}:{port} in NEWSBOT_ALLOW_HOSTS"
     )
+
+
+def _refuse_numeric_name(host: str, url: str) -> None:
+    """Refuse a name that is a number: glibc reads 2130706433, 0x7f000001 and 127.1 as 127.0.0.1."""
+    if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
+        raise AddressNotAllowed(
+            f"address not allowed: {host} is a non-canonical numeric IP address",
+            url=safe_url(url),
+        )
