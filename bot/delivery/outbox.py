@@ -131,7 +131,7 @@ class Outbox:
                         )
                     else:
                         self._poked.add(destination)
-                await _first(stop, wake, idle)
+                await sleep_until_set(stop, wake, idle)
         finally:
             running = [lane for lane in lanes.values() if not lane.done()]
             if running:
@@ -157,12 +157,12 @@ class Outbox:
                 if wait > 0:
                     if stop is None:
                         return
-                    await _first(stop, None, min(wait, recheck))
+                    await sleep_until_set(stop, None, min(wait, recheck))
                     continue
                 if not await self._platform_ready(entry.destination.platform, stop):
                     if stop is None:
                         return
-                    await _first(stop, None, recheck)
+                    await sleep_until_set(stop, None, recheck)
                     continue
                 await self._pace(entry)
                 outcome = await self._deliver(entry)
@@ -170,7 +170,7 @@ class Outbox:
                 log.exception("delivery lane of destination %d failed; retrying", destination_id)
                 if stop is None:
                     return
-                await _first(stop, None, recheck)
+                await sleep_until_set(stop, None, recheck)
                 continue
             metrics.delivery(entry.destination.platform, outcome)
             report.outcomes[outcome] += 1
@@ -290,7 +290,7 @@ async def _send(notifier: Notifier, entry: OutboxEntry, since: datetime | None) 
     return await notifier.send_digest(entry.destination, entry.digest, entry.key, since)
 
 
-async def _first(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
+async def sleep_until_set(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stop`` (or ``wake``) is set."""
     waiters = [asyncio.ensure_future(stop.wait())]
     if wake is not None:

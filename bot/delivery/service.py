@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.ports import Notifier
 from bot.delivery.digests import DigestScheduler
-from bot.delivery.outbox import DeliveryReport, Outbox, OutboxPolicy
+from bot.delivery.outbox import DeliveryReport, Outbox, OutboxPolicy, sleep_until_set
 from bot.delivery.router import Router
 from bot.storage.newsdesk import Repositories
 
@@ -100,18 +99,8 @@ class DeliveryService:
                 except Exception:
                     log.exception("delivery pass failed; retrying shortly")
                 lanes_wake.set()
-                await self._wait(stop, self._idle.total_seconds())
+                await sleep_until_set(stop, self._wake, self._idle.total_seconds())
         finally:
             if not stop.is_set():
                 lanes.cancel()
             await asyncio.gather(lanes, return_exceptions=True)
-
-    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter

