@@ -6,8 +6,6 @@ import gzip
 import hashlib
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ import pytest
 
 from bot.core.errors import FeedParseError
 from bot.ingest.parse import parse_feed
+from tests.processes import newsbot
 
 TYPES = {
     ".rss": "application/rss+xml",
@@ -85,18 +84,6 @@ def feed_server(shared_dir: Path) -> Iterator[FeedServer]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-def newsbot(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def expected_items(path: Path) -> int | None:

@@ -21,6 +21,7 @@ import pytest
 
 from tests.ingest.test_parse_pool import adversarial_date_feed, good_feed, heavy_feed, workers_of
 from tests.ops.feeds import free_port
+from tests.processes import newsbot
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = 20
@@ -68,18 +69,6 @@ def environment(tmp_path: Path, urls: list[str]) -> dict[str, str]:
         "NEWSBOT_HEALTH_PORT": str(free_port()),
         "PYTHONPATH": str(ROOT),
     }
-
-
-def newsbot(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
 
 
 @pytest.mark.slow
