@@ -36,9 +36,9 @@ from bot.platforms.discord.bot import NewsBot
 from bot.platforms.discord.notifier import DiscordNotifier
 from bot.platforms.slack.app import SlackBot
 from bot.settings import Settings
-from bot.storage.db import sqlite_path
 from bot.storage.newsdesk import Repositories
 from bot.storage.store import DuplicateFeed, Store
+from bot.storage.urls import sqlite_path
 from bot.stories.desk import Desk
 from bot.stories.sink import StorySink
 

@@ -7,7 +7,6 @@ A new command follows the same shape: a small function, its imports inside.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -74,6 +73,8 @@ def _settings(ctx: typer.Context) -> Settings:
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine, turning our errors into one clear line and exit code 1."""
+    import asyncio
+
     try:
         return asyncio.run(coro)
     except NewsbotError as exc:
@@ -165,6 +166,7 @@ def run(
 
 
 async def _run_bot(settings: Settings, *, once: bool) -> str | None:
+    import asyncio
     import signal
 
     from bot.app import build_app
@@ -308,14 +310,10 @@ def _refused(exc: NewsbotError) -> NewsbotError:
 @feeds_app.command("list")
 def feeds_list(ctx: typer.Context) -> None:
     """List watched feeds with their health."""
-    from bot.ops.resources import open_store
+    from bot.ops.resources import list_feeds
     from bot.platforms.console.render import feed_line
 
-    async def _list() -> list[str]:
-        async with open_store(_settings(ctx)) as store:
-            return [feed_line(feed) for feed in await store.list_feeds()]
-
-    lines = _run(_list())
+    lines = [feed_line(feed) for feed in _run(list_feeds(_settings(ctx)))]
     typer.echo("\n".join(lines) if lines else "no feeds yet: add one with `newsbot feeds add URL`")
 
 
@@ -391,13 +389,10 @@ def feeds_export(
 ) -> None:
     """Write every watched feed as OPML 2.0."""
     from bot.ingest.opml import render_opml
-    from bot.ops.resources import open_store
+    from bot.ops.resources import list_feeds
 
-    async def _export() -> bytes:
-        async with open_store(_settings(ctx)) as store:
-            return render_opml((feed.url, feed.title) for feed in await store.list_feeds())
-
-    data = _run(_export())
+    feeds = _run(list_feeds(_settings(ctx)))
+    data = render_opml((feed.url, feed.title) for feed in feeds)
     if out is None:
         sys.stdout.buffer.write(data)
     else:

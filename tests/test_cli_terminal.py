@@ -135,12 +135,15 @@ def test_importing_the_cli_imports_no_heavy_library() -> None:
         (["--help"], ()),
         (["--version"], ()),
         (["check-config"], ()),
-        (["feeds", "list"], ("sqlalchemy",)),
+        (["feeds", "list"], ()),
+        (["feeds", "export"], ()),
     ],
 )
-def test_quick_commands_import_only_what_they_use(
+async def test_quick_commands_import_only_what_they_use(
     tmp_path: Path, args: list[str], allowed: tuple[str, ...]
 ) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'quick.db'}"
+    await (await Store.open(url)).close()
     code = (
         "import sys, runpy; sys.argv = ['newsbot', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('bot', run_name='__main__')\n"
@@ -150,7 +153,7 @@ def test_quick_commands_import_only_what_they_use(
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
-        "NEWSBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'quick.db'}",
+        "NEWSBOT_DATABASE_URL": url,
     }
     result = subprocess.run(
         [sys.executable, "-c", code, *args],

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from bot.core.errors import ConfigError
-from bot.storage.db import sqlite_path
+from bot.storage.urls import sqlite_path
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

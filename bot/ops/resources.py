@@ -10,12 +10,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from bot.core.models import FeedInfo
 from bot.ops.preflight import check_database_location
 from bot.settings import Settings
-from bot.storage.store import Store
+from bot.storage.direct import read_feeds
 
 if TYPE_CHECKING:
     from bot.ingest.fetch import FetchLimits
+    from bot.storage.store import Store
 
 
 def limits_from(settings: Settings) -> FetchLimits:
@@ -37,9 +39,21 @@ def limits_from(settings: Settings) -> FetchLimits:
 @contextlib.asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[Store]:
     """The migrated store, after checking that a SQLite file's directory is usable."""
+    from bot.storage.store import Store
+
     check_database_location(settings.database_url)
     store = await Store.open(settings.database_url)
     try:
         yield store
     finally:
         await store.close()
+
+
+async def list_feeds(settings: Settings) -> list[FeedInfo]:
+    """Every feed, read directly when the schema allows it (see bot.storage.direct)."""
+    check_database_location(settings.database_url)
+    feeds = await read_feeds(settings.database_url)
+    if feeds is None:
+        async with open_store(settings) as store:
+            feeds = await store.list_feeds()
+    return feeds

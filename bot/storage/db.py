@@ -12,39 +12,30 @@ on PostgreSQL an advisory lock keeps replicas that start together from migrating
 
 from __future__ import annotations
 
-import ast
 import errno
-import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, event, func, inspect, select, table, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import DropTable
 
 from bot.core.errors import ConfigError, StorageUnavailable
+from bot.storage.direct import MIGRATIONS, schema_heads
+from bot.storage.urls import sqlite_path
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_POOL_SIZE = 4
 POOL_TIMEOUT_S = 120
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs", "9p", "afs", "glusterfs", "ceph"}
 )
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The database file of a SQLite URL, or None for PostgreSQL and in-memory SQLite."""
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database or "")
 
 
 def filesystem_type(path: Path) -> str | None:
@@ -228,29 +219,4 @@ def _at_head(connection: Connection) -> bool:
     stamped = {
         row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
     }
-    return stamped == _heads()
-
-
-@functools.cache
-def _heads() -> frozenset[str]:
-    """The revisions no other revision builds on, read from the migration files' headers.
-
-    Anything unexpected only makes this disagree with the database, and Alembic then decides.
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        header: dict[str, Any] = {}
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target = node.targets[0] if isinstance(node, ast.Assign) else None
-            if isinstance(node, ast.AnnAssign):
-                target = node.target
-            value = getattr(node, "value", None)
-            if isinstance(target, ast.Name) and value is not None:
-                header[target.id] = value
-        if "revision" not in header:
-            continue
-        revisions.add(ast.literal_eval(header["revision"]))
-        down = ast.literal_eval(header["down_revision"]) if "down_revision" in header else None
-        parents.update([down] if isinstance(down, str) else down or ())
-    return frozenset(revisions - parents)
+    return stamped == schema_heads()

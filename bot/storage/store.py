@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,6 +48,7 @@ from bot.storage.db import (
     migrate,
     storage_problem,
 )
+from bot.storage.direct import FEEDS_QUERY, OWNERS_QUERY, feed_infos
 from bot.storage.tables import (
     AnalysisRow,
     FeedOwnerRow,
@@ -230,13 +232,9 @@ class Store:
     async def list_feeds(self, owner: str | None = None) -> list[FeedInfo]:
         """Every feed, oldest first; with ``owner``, only the feeds that owner sees."""
         async with self._sessions() as session:
-            rows = list(await session.scalars(select(FeedRow).order_by(FeedRow.id)))
-            owners = await _owners(session, [row.id for row in rows])
-            return [
-                _feed_info(row, owners[row.id])
-                for row in rows
-                if owner is None or sees(owner, owners[row.id])
-            ]
+            feeds = (await session.execute(text(FEEDS_QUERY))).all()
+            owners = (await session.execute(text(OWNERS_QUERY))).all()
+            return feed_infos(feeds, owners, owner)
 
     async def feed_count(self) -> int:
         """How many feeds exist (to know whether defaults must be loaded)."""
