@@ -644,6 +644,9 @@ class ParserPool:
         self._processes = asyncio.Semaphore(2 * max_workers)
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()
+        # Killed but maybe not yet reaped: ``aclose`` waits for these too, so no process
+        # transport outlives the event loop.
+        self._retired: set[_Worker] = set()
         self._closed = False
 
     async def parse(self, body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
@@ -694,6 +697,8 @@ class ParserPool:
     def _retire(self, worker: _Worker) -> None:
         worker.kill()
         self._workers.discard(worker)
+        self._retired = {old for old in self._retired if old.process.returncode is None}
+        self._retired.add(worker)
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
 
@@ -705,9 +710,9 @@ class ParserPool:
 
     async def aclose(self) -> None:
         """``close`` and wait until every worker has exited."""
-        workers = list(self._workers)
         self.close()
-        await asyncio.gather(*(worker.process.wait() for worker in workers))
+        await asyncio.gather(*(worker.process.wait() for worker in self._retired))
+        self._retired.clear()
 
     async def __aenter__(self) -> Self:
         return self
