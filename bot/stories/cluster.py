@@ -116,13 +116,25 @@ def _order(report: Report) -> tuple[datetime, int]:
     return report.published, report.item_id
 
 
+def closer_half(probabilities: list[float]) -> float:
+    """The mean of the closer half of a report's pair scores with a story's reports.
+
+    Single link lets one look-alike report chain two meetings together (a leader's tour);
+    complete link lets one off-topic report split a meeting; the closer half does neither.
+    """
+    ranked = sorted(probabilities, reverse=True)
+    half = ranked[: (len(ranked) + 1) // 2]
+    return sum(half) / len(half)
+
+
 def score_match(report: Report, story: StoryState, model: Model) -> Match:
-    """How likely ``report`` tells of ``story``'s meeting: its closest report decides."""
+    """How likely ``report`` tells of ``story``'s meeting, by closer-half average linkage."""
     scored = [
         (model.probability(v), v) for v in (features(report, r, model) for r in story.reports)
     ]
-    best, values = max(scored, key=lambda pair: pair[0])
-    return Match(story.id, best, (f"p={best:.2f}", *explain(model, values)))
+    _, values = max(scored, key=lambda pair: pair[0])
+    linked = closer_half([p for p, _ in scored])
+    return Match(story.id, linked, (f"p={linked:.2f}", *explain(model, values)))
 
 
 def best_match(

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from bot.stories.facts import same_person
-from bot.stories.similarity import similarity
+from bot.stories.similarity import fold, names, similarity
 
 if TYPE_CHECKING:
     from bot.core.stories import StoryFacts
@@ -43,8 +43,15 @@ FEATURES = (
     "gap",
     "gap_far",
     "published_in_dates",
+    "city_stated_other",
+    "dates_near",
+    "headline",
+    "countries",
+    "pair_same",
+    "counterpart_other",
 )
 _DAY_TOLERANCE = timedelta(days=2)
+_NEAR_DAYS = 14.0
 
 
 def _place(value: str | None) -> str | None:
@@ -70,6 +77,20 @@ def _people(a: StoryFacts, b: StoryFacts) -> tuple[float, float]:
     return common / smaller, float(common == 0)
 
 
+def _partners(a: StoryFacts, b: StoryFacts) -> tuple[float, float]:
+    """Two shared leaders (a meeting's pair), and one shared leader meeting different others.
+
+    The second tells a host's readouts apart: "Biden meets Sisi" and "Biden meets Hun Sen"
+    share Biden and a template, not a meeting.
+    """
+    left = [p.name for p in a.participants]
+    right = [p.name for p in b.participants]
+    only_left = [n for n in left if not any(same_person(n, m) for m in right)]
+    only_right = [n for n in right if not any(same_person(n, m) for m in left)]
+    shared = len(left) - len(only_left)
+    return float(shared >= 2), float(shared >= 1 and bool(only_left) and bool(only_right))
+
+
 def _span(facts: StoryFacts) -> tuple[date, date] | None:
     if facts.start_date is None:
         return None
@@ -82,6 +103,35 @@ def _dates(a: StoryFacts, b: StoryFacts) -> tuple[float, float]:
         return 0.0, 0.0
     close = left[0] <= right[1] + _DAY_TOLERANCE and right[0] <= left[1] + _DAY_TOLERANCE
     return (1.0, 0.0) if close else (0.0, 1.0)
+
+
+def _near(a: StoryFacts, b: StoryFacts) -> float:
+    """How close the two meetings' start dates are: 1 on the day, 0 a fortnight apart or more."""
+    if a.start_date is None or b.start_date is None:
+        return 0.0
+    return max(0.0, 1.0 - abs((a.start_date - b.start_date).days) / _NEAR_DAYS)
+
+
+def stated_city(report: Report) -> str | None:
+    """The extracted city when the headline or lead names it too, else None.
+
+    A city the text itself states is trusted; one the extractor inferred from the body (an
+    earlier summit mentioned in passing) is not.
+    """
+    city = _place(report.facts.city)
+    if city is None:
+        return None
+    shown = "".join(char for char in fold(f"{report.title} {report.summary}") if char.isalnum())
+    return city if city in shown else None
+
+
+def _countries(a: StoryFacts, b: StoryFacts) -> float:
+    """Agreement of the participants' countries: shared over the smaller set."""
+    left = {p.country for p in a.participants if p.country}
+    right = {p.country for p in b.participants if p.country}
+    if not left or not right:
+        return 0.0
+    return len(left & right) / min(len(left), len(right))
 
 
 def _within(day: date, facts: StoryFacts) -> bool:
@@ -115,6 +165,9 @@ def features(a: Report, b: Report, model: Model | None = None) -> tuple[float, .
     overlap, apart = _dates(a.facts, b.facts)
     gap = _gap_days(a.published, b.published)
     in_dates = _within(a.published.date(), b.facts) or _within(b.published.date(), a.facts)
+    city_a, city_b = stated_city(a), stated_city(b)
+    head_a, head_b = names(a.title), names(b.title)
+    pair_same, counterpart_other = _partners(a.facts, b.facts)
     return (
         1.0,
         similarity(a.signature, b.signature),
@@ -133,6 +186,12 @@ def features(a: Report, b: Report, model: Model | None = None) -> tuple[float, .
         math.log1p(gap) / math.log1p(30),
         float(gap > 21),
         float(in_dates),
+        float(city_a is not None and city_b is not None and city_a != city_b),
+        _near(a.facts, b.facts),
+        _weighted(head_a & head_b, head_a | head_b, idf, rare),
+        _countries(a.facts, b.facts),
+        pair_same,
+        counterpart_other,
     )
 
 

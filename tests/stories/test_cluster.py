@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.stories.cluster import Report, StoryState, assign, draft, report_terms, story_facts
+import pytest
+
+from bot.stories.cluster import (
+    Report,
+    StoryState,
+    assign,
+    closer_half,
+    draft,
+    report_terms,
+    score_match,
+    story_facts,
+)
+from bot.stories.evidence import shipped_model
 from bot.stories.facts import facts_from_analysis
 from bot.stories.similarity import signature, similarity
 from tests.stories.helpers import KIM, MOON, PUTIN, TRUMP, analysis, day
@@ -13,7 +25,7 @@ from tests.stories.helpers import KIM, MOON, PUTIN, TRUMP, analysis, day
 _ids = iter(range(1, 10_000))
 
 
-def report(data: dict[str, Any], published: datetime, title: str = "") -> Report:
+def report(data: dict[str, Any], published: datetime, title: str = "", summary: str = "") -> Report:
     title = title or f"report {next(_ids)}"
     return Report(
         item_id=next(_ids),
@@ -23,6 +35,7 @@ def report(data: dict[str, Any], published: datetime, title: str = "") -> Report
         published=published,
         facts=facts_from_analysis(data),
         score=float(data["score"]),
+        summary=summary,
         signature=signature(title),
         terms=report_terms(title),
     )
@@ -107,3 +120,24 @@ def test_draft_keeps_the_opening_headline_and_the_strongest_reasons() -> None:
     assert result.score == 0.95
     assert "hanoi" in result.search_text
     assert "kim jong-un" in result.search_text
+
+
+def test_closer_half_averages_the_better_half_of_the_pair_scores() -> None:
+    assert closer_half([0.9]) == 0.9
+    assert closer_half([0.1, 0.9]) == 0.9
+    assert closer_half([0.1, 0.8, 0.9]) == pytest.approx(0.85)
+    assert closer_half([0.2, 0.9, 0.1, 0.8]) == pytest.approx(0.85)
+
+
+def test_one_look_alike_report_does_not_chain_a_leaders_next_stop_into_the_story() -> None:
+    beijing = analysis(TRUMP, {"name": "Xi Jinping"}, city="Beijing", start="2017-11-08")
+    tour = "Trump leaves Beijing for Vietnam on his Asia tour"
+    talks = story(
+        1,
+        report(beijing, day("2017-11-08"), "Trump and Xi hold talks in Beijing"),
+        report(beijing, day("2017-11-09"), "Xi and Trump sign deals in Beijing"),
+        report(beijing, day("2017-11-10"), tour),
+    )
+    danang = report(analysis(TRUMP, city="Da Nang"), day("2017-11-10"), tour + " for APEC")
+    single = max(score_match(danang, story(1, r), shipped_model()).score for r in talks.reports)
+    assert score_match(danang, talks, shipped_model()).score < single

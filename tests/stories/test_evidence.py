@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.stories.cluster import assign, best_match
-from bot.stories.evidence import FEATURES, Model, features, shipped_model
-from tests.stories.helpers import KIM, TRUMP, analysis, day
+from bot.stories.cluster import Report, assign, best_match
+from bot.stories.evidence import FEATURES, Model, features, shipped_model, stated_city
+from tests.stories.helpers import KIM, MOON, PUTIN, TRUMP, analysis, day
 from tests.stories.test_cluster import report, story
 
 PREVIEW = "Trump and Kim Jong-un to hold second summit in Hanoi, Vietnam on Wednesday"
@@ -68,3 +68,40 @@ def test_the_shipped_model_round_trips_with_its_name_rarities() -> None:
     assert model.idf, "model.json carries the names' IDF"
     assert model.idf["trump"] < model.rare_idf
     assert Model.from_json(model.to_json()).idf == {k: round(v, 3) for k, v in model.idf.items()}
+
+
+def _value(a: Report, b: Report, name: str) -> float:
+    return features(a, b)[FEATURES.index(name)]
+
+
+def test_a_city_counts_as_stated_only_when_the_headline_or_lead_names_it() -> None:
+    named = report(analysis(city="Hanoi"), day("2019-02-25"), "Trump lands in Hanoi")
+    in_lead = report(analysis(city="Da Nang"), day("2019-02-25"), "Trump lands", "He is in Danang.")
+    inferred = report(analysis(city="Singapore"), day("2019-02-25"), PREVIEW)
+    assert stated_city(named) == "hanoi"
+    assert stated_city(in_lead) == "danang"
+    assert stated_city(inferred) is None
+    assert _value(named, in_lead, "city_stated_other") == 1.0
+    assert _value(named, inferred, "city_stated_other") == 0.0
+
+
+def test_meeting_dates_count_by_how_close_they_are() -> None:
+    first = report(analysis(start="2019-02-27"), day("2019-02-20"))
+    same = report(analysis(start="2019-02-27"), day("2019-02-21"))
+    week = report(analysis(start="2019-03-06"), day("2019-02-21"))
+    month = report(analysis(start="2019-03-30"), day("2019-02-21"))
+    undated = report(analysis(), day("2019-02-21"))
+    assert _value(first, same, "dates_near") == 1.0
+    assert _value(first, week, "dates_near") == pytest.approx(0.5)
+    assert _value(first, month, "dates_near") == 0.0
+    assert _value(first, undated, "dates_near") == 0.0
+
+
+def test_headline_names_and_participant_countries_are_compared() -> None:
+    a = report(analysis(TRUMP, KIM), day("2019-02-25"), "Kim arrives in Hanoi")
+    b = report(analysis(KIM, MOON), day("2019-02-25"), "Kim leaves Hanoi")
+    c = report(analysis(PUTIN), day("2019-02-25"), "Putin in Moscow")
+    assert _value(a, b, "headline") == 1.0
+    assert _value(a, c, "headline") == 0.0
+    assert _value(a, b, "countries") == 0.5
+    assert _value(a, c, "countries") == 0.0
