@@ -47,6 +47,7 @@ from bot.storage.db import (
     migrate,
     storage_problem,
 )
+from bot.storage.groupcommit import GroupCommit
 from bot.storage.tables import (
     AnalysisRow,
     FeedOwnerRow,
@@ -93,6 +94,11 @@ class Store:
         # Statements of the polling hot path are built once so SQLAlchemy's cache serves them.
         postgres = engine.dialect.name == "postgresql"
         self._feed_for_items = _FEED_FOR_ITEMS.with_for_update() if postgres else _FEED_FOR_ITEMS
+        # SQLite pays an fsync per commit and has one writer: concurrent polls share commits.
+        # PostgreSQL already groups concurrent commits in its WAL writer.
+        self._group: GroupCommit[AsyncConnection] | None = (
+            None if postgres else GroupCommit(self._writing)
+        )
         self._insert_items_statement = (
             (pg_insert if postgres else sqlite_insert)(ITEMS)
             .on_conflict_do_nothing(index_elements=["feed_id", "key"])
@@ -154,7 +160,9 @@ class Store:
         return cls(engine)
 
     async def close(self) -> None:
-        """Release every connection."""
+        """Finish the writes in flight, then release every connection."""
+        if self._group is not None:
+            await self._group.wait_idle()
         await self.engine.dispose()
 
     # feeds
@@ -379,33 +387,66 @@ class Store:
     ) -> list[NewItem]:
         """One successful poll in one transaction: new items stored, the feed row updated.
 
-        Returns the items never seen before (see ``store_items``). A permanent redirect is
-        adopted only here, after its target parsed, and only if no other feed has that URL.
+        On SQLite the transaction is shared with concurrent polls (``GroupCommit``); a poll
+        that fails there is rerun alone, so it fails nobody else. Returns the items never seen
+        before (see ``store_items``). A permanent redirect is adopted only here, after its
+        target parsed, and only if no other feed has that URL.
         """
+
+        async def job(conn: AsyncConnection) -> list[NewItem]:
+            return await self._record_poll(
+                conn,
+                feed_id,
+                now=now,
+                next_poll_at=next_poll_at,
+                validators=validators,
+                items=items,
+                announce_first=announce_first,
+                title=title,
+                new_url=new_url,
+            )
+
+        if self._group is not None:
+            return await self._group.run(job)
         async with self._writing() as conn:
-            stored: list[NewItem] = []
-            if items:
-                stored = await self._insert_items(conn, feed_id, items, now, announce_first)
-            params: dict[str, object] = {
-                "p_feed_id": feed_id,
-                "p_etag": _fits(validators.etag, _MAX_ETAG),
-                "p_last_modified": _fits(validators.last_modified, _MAX_LAST_MODIFIED),
-                "p_now": now,
-                "p_next_poll_at": next_poll_at,
-                "p_title": title[:500] if title else None,
-                "p_url": None,
-                "p_url_key": None,
-            }
-            if new_url is not None and len(new_url) <= MAX_FEED_URL:
-                key = identity(new_url)
-                taken = await conn.scalar(
-                    select(FEEDS.c.id).where(
-                        or_(FEEDS.c.url == new_url, FEEDS.c.url_key == key), FEEDS.c.id != feed_id
-                    )
+            return await job(conn)
+
+    async def _record_poll(
+        self,
+        conn: AsyncConnection,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_poll_at: datetime,
+        validators: Validators,
+        items: Sequence[ParsedItem],
+        announce_first: int,
+        title: str | None,
+        new_url: str | None,
+    ) -> list[NewItem]:
+        stored: list[NewItem] = []
+        if items:
+            stored = await self._insert_items(conn, feed_id, items, now, announce_first)
+        params: dict[str, object] = {
+            "p_feed_id": feed_id,
+            "p_etag": _fits(validators.etag, _MAX_ETAG),
+            "p_last_modified": _fits(validators.last_modified, _MAX_LAST_MODIFIED),
+            "p_now": now,
+            "p_next_poll_at": next_poll_at,
+            "p_title": title[:500] if title else None,
+            "p_url": None,
+            "p_url_key": None,
+        }
+        if new_url is not None and len(new_url) <= MAX_FEED_URL:
+            key = identity(new_url)
+            taken = await conn.scalar(
+                select(FEEDS.c.id).where(
+                    or_(FEEDS.c.url == new_url, FEEDS.c.url_key == key), FEEDS.c.id != feed_id
                 )
-                if taken is None:
-                    params["p_url"], params["p_url_key"] = new_url, key
-            await conn.execute(_POLLED, params)
+            )
+            if taken is None:
+                params["p_url"], params["p_url_key"] = new_url, key
+        await conn.execute(_POLLED, params)
         return stored
 
     async def record_failure(
@@ -493,7 +534,9 @@ class Store:
         of a feed records everything and announces only the ``announce_first`` newest.
         """
         async with self._writing() as conn:
-            return await self._insert_items(conn, feed_id, items, now, announce_first)
+            stored = await self._insert_items(conn, feed_id, items, now, announce_first)
+            await conn.execute(_SEEDED, {"p_feed_id": feed_id})
+            return stored
 
     async def _insert_items(
         self,
@@ -506,8 +549,6 @@ class Store:
         feed = (await conn.execute(self._feed_for_items, {"p_feed_id": feed_id})).one_or_none()
         if feed is None:
             raise NotFound(f"no feed with id {feed_id}")
-        if not feed.seeded:
-            await conn.execute(_SEEDED, {"p_feed_id": feed_id})
         fresh = await _unseen(conn, feed_id, items)
         if not fresh:
             return []
