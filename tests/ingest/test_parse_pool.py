@@ -19,7 +19,8 @@ import psutil
 import pytest
 
 from bot.core.errors import FeedParseError
-from bot.ingest.parse import ParserPool, parse_feed
+from bot.ingest.parse import parse_feed
+from bot.ingest.pool import ParserPool
 
 URL = "https://news.example/feed.xml"
 ROOT = Path(__file__).resolve().parents[2]
