@@ -1,55 +1,62 @@
-"""Group commit: concurrent small write jobs share one transaction, and so one fsync.
+"""Group commit: concurrent small writes share one transaction, one fsync and bulk statements.
 
 SQLite has one writer and, with ``synchronous=FULL``, pays an fsync per commit; 50 feeds
-finishing together would otherwise queue 50 commits behind one another. Jobs submitted while a
-batch is being written wait and go together in the next one, up to ``max_batch`` per
-transaction. If a batch fails, it is rolled back and every job in it is run again alone, so one
-bad feed never fails the others and each caller gets its own result or its own error.
+finishing together would otherwise queue 50 commits behind one another, each with its own
+handful of statements. Requests submitted while a batch is being written wait and go together
+in the next one, up to ``max_batch`` per transaction, handed to ``write`` as one list. If a
+batch fails, it is rolled back and every request in it is written again alone, so one bad feed
+never fails the others and each caller gets its own result or its own error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 Conn = TypeVar("Conn")
-T = TypeVar("T")
+Request = TypeVar("Request")
+Result = TypeVar("Result")
 
-Job = Callable[[Conn], Awaitable[Any]]
 Begin = Callable[[], contextlib.AbstractAsyncContextManager[Conn]]
-_Entry = tuple[Job[Conn], "asyncio.Future[Any]"]
+Write = Callable[[Conn, Sequence[Request]], Awaitable[Sequence[Result]]]
 
 
-class GroupCommit(Generic[Conn]):
-    """Runs write jobs in shared transactions opened by ``begin``, one transaction at a time."""
+class GroupCommit(Generic[Conn, Request, Result]):
+    """Writes requests in shared transactions opened by ``begin``, one transaction at a time.
 
-    def __init__(self, begin: Begin[Conn], *, max_batch: int = 64) -> None:
+    ``write(conn, requests)`` must return one result per request, in order.
+    """
+
+    def __init__(
+        self, begin: Begin[Conn], write: Write[Conn, Request, Result], *, max_batch: int = 64
+    ) -> None:
         self._begin = begin
+        self._write = write
         self._max_batch = max_batch
-        self._queue: list[_Entry[Conn]] = []
+        self._queue: list[tuple[Request, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def run(self, job: Callable[[Conn], Awaitable[T]]) -> T:
-        """``job(conn)``'s result once its transaction committed; its own error if it failed.
+    async def run(self, request: Request) -> Result:
+        """The request's result once its transaction committed; its own error if it failed.
 
         A caller cancelled before its batch starts is left out of it; once the batch started,
-        the job commits or fails with the batch.
+        the request commits or fails with the batch.
         """
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((job, future))
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="newsbot:group-commit")
         return await future
 
     async def wait_idle(self) -> None:
-        """Return once every submitted job is committed or failed (before the engine closes)."""
+        """Return once every submitted request is committed or failed (before closing)."""
         while self._writer is not None and not self._writer.done():
             await asyncio.wait([self._writer])
 
     async def _drain(self) -> None:
-        batch: list[_Entry[Conn]] = []
+        batch: list[tuple[Request, asyncio.Future[Result]]] = []
         try:
             while self._queue:
                 batch = [entry for entry in self._queue[: self._max_batch] if not entry[1].done()]
@@ -64,16 +71,14 @@ class GroupCommit(Generic[Conn]):
                 future.cancel()
             self._queue.clear()
 
-    async def _commit(self, batch: list[_Entry[Conn]]) -> bool:
-        """Run the batch in one transaction; False (all rolled back) if anything failed.
+    async def _commit(self, batch: list[tuple[Request, asyncio.Future[Result]]]) -> bool:
+        """Write the batch in one transaction; False (all rolled back) if anything failed.
 
-        A batch of one hands its error to its caller; a larger one is rerun job by job.
+        A batch of one hands its error to its caller; a larger one is rewritten one by one.
         """
-        results: list[Any] = []
         try:
             async with self._begin() as conn:
-                for job, _ in batch:
-                    results.append(await job(conn))
+                results = await self._write(conn, [request for request, _ in batch])
         except Exception as exc:
             if len(batch) > 1:
                 return False
