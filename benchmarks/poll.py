@@ -55,8 +55,9 @@ from sqlalchemy import event
 
 from bot.core.models import FeedInfo, NewItem
 from bot.ingest.fetch import Fetcher, FetchLimits
-from bot.ingest.parse import ParserPool, parse_feed
+from bot.ingest.parse import parse_feed
 from bot.ingest.poll import CycleReport, Poller, PollPolicy
+from bot.ingest.pool import ParserPool
 from bot.ingest.safety import AddressPolicy
 from bot.storage.db import filesystem_type
 from bot.storage.store import Store

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from bot.core.errors import ConfigError, InvalidInput, NewsbotError, StorageUnavailable
 from bot.core.models import FeedInfo
@@ -22,8 +22,8 @@ from bot.delivery.outbox import OutboxPolicy
 from bot.delivery.service import DeliveryService
 from bot.ingest.article import ArticleReader
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import ParserPool
 from bot.ingest.poll import Clock, CycleReport, Poller, PollPolicy, utcnow
+from bot.ingest.pool import ParserPool
 from bot.ingest.safety import AddressPolicy
 from bot.ingest.schedule import PollScheduler
 from bot.nlp.service import SummitAnalyzer
@@ -32,15 +32,17 @@ from bot.ops.resources import limits_from, open_store
 from bot.ops.summary import FeedHealth, cycle_summary, feed_health
 from bot.platforms.console.notifier import ConsoleNotifier
 from bot.platforms.console.sink import ConsoleSink
-from bot.platforms.discord.bot import NewsBot
-from bot.platforms.discord.notifier import DiscordNotifier
-from bot.platforms.slack.app import SlackBot
 from bot.settings import Settings
 from bot.storage.newsdesk import Repositories
 from bot.storage.store import DuplicateFeed, Store
 from bot.storage.urls import sqlite_path
 from bot.stories.desk import Desk
 from bot.stories.sink import StorySink
+
+if TYPE_CHECKING:
+    from bot.platforms.discord.bot import NewsBot
+    from bot.platforms.discord.notifier import DiscordNotifier
+    from bot.platforms.slack.app import SlackBot
 
 log = logging.getLogger(__name__)
 
@@ -381,12 +383,18 @@ async def build_app(
             terminal = not settings.chat_configured
             if terminal:
                 chosen.append(ConsoleNotifier(console))
+            # A platform's library (~13 MB for discord.py and slack-bolt) loads only with its token.
             if settings.discord.token is not None:
+                from bot.platforms.discord.bot import NewsBot  # noqa: PLC0415
+                from bot.platforms.discord.notifier import DiscordNotifier  # noqa: PLC0415
+
                 discord_bot = NewsBot(settings.discord, desk)
                 discord_notifier = DiscordNotifier(discord_bot)
                 chosen.append(discord_notifier)
             slack_bot = None
             if settings.slack.bot_token is not None:
+                from bot.platforms.slack.app import SlackBot  # noqa: PLC0415
+
                 slack_bot = SlackBot(
                     settings.slack,
                     desk,

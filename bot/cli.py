@@ -261,7 +261,7 @@ async def _add_feed(
     normal = _allowed(policy.check_url, url)
     if check:
         from bot.ingest.fetch import Fetcher
-        from bot.ingest.parse import ParserPool
+        from bot.ingest.pool import ParserPool
 
         async with Fetcher(policy, limits_from(settings)) as fetcher:
             fetched = await _allowed_async(fetcher.fetch(normal))

@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -49,6 +50,7 @@ from bot.storage.db import (
     storage_problem,
 )
 from bot.storage.direct import FEEDS_QUERY, OWNERS_QUERY, feed_infos
+from bot.storage.groupcommit import GroupCommit
 from bot.storage.tables import (
     AnalysisRow,
     FeedOwnerRow,
@@ -94,11 +96,16 @@ class Store:
         )
         # Statements of the polling hot path are built once so SQLAlchemy's cache serves them.
         postgres = engine.dialect.name == "postgresql"
-        self._feed_for_items = _FEED_FOR_ITEMS.with_for_update() if postgres else _FEED_FOR_ITEMS
+        self._feeds_for_items = _FEEDS_FOR_ITEMS.with_for_update() if postgres else _FEEDS_FOR_ITEMS
+        # SQLite pays an fsync per commit and has one writer: concurrent polls share commits
+        # and bulk statements. PostgreSQL already groups concurrent commits in its WAL writer.
+        self._group: GroupCommit[AsyncConnection, _Poll, list[NewItem]] | None = (
+            None if postgres else GroupCommit(self._writing, self._record_polls)
+        )
         self._insert_items_statement = (
             (pg_insert if postgres else sqlite_insert)(ITEMS)
             .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(ITEMS.c.id, ITEMS.c.key, ITEMS.c.pending)
+            .returning(ITEMS.c.id, ITEMS.c.feed_id, ITEMS.c.key, ITEMS.c.pending)
         )
 
     @property
@@ -156,7 +163,9 @@ class Store:
         return cls(engine)
 
     async def close(self) -> None:
-        """Release every connection."""
+        """Finish the writes in flight, then release every connection."""
+        if self._group is not None:
+            await self._group.wait_idle()
         await self.engine.dispose()
 
     # feeds
@@ -377,34 +386,61 @@ class Store:
     ) -> list[NewItem]:
         """One successful poll in one transaction: new items stored, the feed row updated.
 
-        Returns the items never seen before (see ``store_items``). A permanent redirect is
-        adopted only here, after its target parsed, and only if no other feed has that URL.
+        On SQLite the transaction is shared with concurrent polls (``GroupCommit``); a poll
+        that fails there is rerun alone, so it fails nobody else. Returns the items never seen
+        before (see ``store_items``). A permanent redirect is adopted only here, after its
+        target parsed, and only if no other feed has that URL.
         """
+
+        poll = _Poll(
+            _NewItems(feed_id, items, now, announce_first),
+            next_poll_at=next_poll_at,
+            validators=validators,
+            title=title,
+            new_url=new_url,
+        )
+        if self._group is not None:
+            return await self._group.run(poll)
         async with self._writing() as conn:
-            stored: list[NewItem] = []
-            if items:
-                stored = await self._insert_items(conn, feed_id, items, now, announce_first)
-            params: dict[str, object] = {
-                "p_feed_id": feed_id,
-                "p_etag": _fits(validators.etag, _MAX_ETAG),
-                "p_last_modified": _fits(validators.last_modified, _MAX_LAST_MODIFIED),
-                "p_now": now,
-                "p_next_poll_at": next_poll_at,
-                "p_title": title[:500] if title else None,
-                "p_url": None,
-                "p_url_key": None,
-            }
-            if new_url is not None and len(new_url) <= MAX_FEED_URL:
-                key = identity(new_url)
-                taken = await conn.scalar(
-                    select(FEEDS.c.id).where(
-                        or_(FEEDS.c.url == new_url, FEEDS.c.url_key == key), FEEDS.c.id != feed_id
-                    )
-                )
-                if taken is None:
-                    params["p_url"], params["p_url_key"] = new_url, key
-            await conn.execute(_POLLED, params)
+            return (await self._record_polls(conn, [poll]))[0]
+
+    async def _record_polls(
+        self, conn: AsyncConnection, polls: Sequence[_Poll]
+    ) -> list[list[NewItem]]:
+        """Store the polls' new items and update their feeds, with a few bulk statements."""
+        stored = await self._insert_items(conn, [poll.found for poll in polls])
+        updates = [await self._polled(conn, poll) for poll in polls]
+        await conn.execute(_POLLED, updates)
         return stored
+
+    async def _polled(self, conn: AsyncConnection, poll: _Poll) -> dict[str, object]:
+        """The feed row's new values after a successful poll (see ``_POLLED``)."""
+        feed_id, validators, title, new_url = (
+            poll.found.feed_id,
+            poll.validators,
+            poll.title,
+            poll.new_url,
+        )
+        params: dict[str, object] = {
+            "p_feed_id": feed_id,
+            "p_etag": _fits(validators.etag, _MAX_ETAG),
+            "p_last_modified": _fits(validators.last_modified, _MAX_LAST_MODIFIED),
+            "p_now": poll.found.now,
+            "p_next_poll_at": poll.next_poll_at,
+            "p_title": title[:500] if title else None,
+            "p_url": None,
+            "p_url_key": None,
+        }
+        if new_url is not None and len(new_url) <= MAX_FEED_URL:
+            key = identity(new_url)
+            taken = await conn.scalar(
+                select(FEEDS.c.id).where(
+                    or_(FEEDS.c.url == new_url, FEEDS.c.url_key == key), FEEDS.c.id != feed_id
+                )
+            )
+            if taken is None:
+                params["p_url"], params["p_url_key"] = new_url, key
+        return params
 
     async def record_failure(
         self,
@@ -491,55 +527,75 @@ class Store:
         of a feed records everything and announces only the ``announce_first`` newest.
         """
         async with self._writing() as conn:
-            return await self._insert_items(conn, feed_id, items, now, announce_first)
+            (stored,) = await self._insert_items(
+                conn, [_NewItems(feed_id, items, now, announce_first)]
+            )
+            await conn.execute(_SEEDED, {"p_feed_id": feed_id})
+            return stored
 
     async def _insert_items(
-        self,
-        conn: AsyncConnection,
-        feed_id: int,
-        items: Sequence[ParsedItem],
-        now: datetime,
-        announce_first: int,
-    ) -> list[NewItem]:
-        feed = (await conn.execute(self._feed_for_items, {"p_feed_id": feed_id})).one_or_none()
-        if feed is None:
-            raise NotFound(f"no feed with id {feed_id}")
-        if not feed.seeded:
-            await conn.execute(_SEEDED, {"p_feed_id": feed_id})
-        fresh = await _unseen(conn, feed_id, items)
-        if not fresh:
-            return []
-        announce = len(fresh) if feed.seeded else announce_first
-        rows = [
-            {
-                "feed_id": feed_id,
-                "key": item.key,
-                "link": item.link,
-                "title": item.title,
-                "summary": item.summary,
-                "published": item.published,
-                "first_seen": now,
-                "pending": index < announce,
-            }
-            for index, item in enumerate(fresh)
-        ]
-        result = await conn.execute(self._insert_items_statement, rows)
-        inserted = {key: (item_id, pending) for item_id, key, pending in result}
-        return [
-            NewItem(
-                id=inserted[item.key][0],
-                feed_id=feed_id,
-                feed_title=feed.title,
-                feed_url=feed.url,
-                link=item.link,
-                title=item.title,
-                summary=item.summary,
-                published=item.published,
-                first_seen=now,
-                pending=inserted[item.key][1],
+        self, conn: AsyncConnection, writes: Sequence[_NewItems]
+    ) -> list[list[NewItem]]:
+        """Each write's items never seen before, inserted; one result list per write."""
+        wanted = [write.feed_id for write in writes if write.items]
+        if len(set(wanted)) < len(wanted):
+            # One feed twice in a batch: the second write must see the first one's items.
+            return [(await self._insert_items(conn, [write]))[0] for write in writes]
+        if not wanted:
+            return [[] for _ in writes]
+        feeds = {
+            row.id: row
+            for row in await conn.execute(self._feeds_for_items, {"p_feed_ids": sorted(wanted)})
+        }
+        for feed_id in wanted:
+            if feed_id not in feeds:
+                raise NotFound(f"no feed with id {feed_id}")
+        known = await _seen(conn, [write for write in writes if write.items])
+        fresh: list[list[ParsedItem]] = []
+        rows: list[dict[str, object]] = []
+        for write in writes:
+            keys, links = known.get(write.feed_id, (set(), set()))
+            new = _unseen(write.items, keys, links)
+            fresh.append(new)
+            if not new:
+                continue
+            # The first poll of a feed records everything and announces only the newest few.
+            announce = len(new) if feeds[write.feed_id].seeded else write.announce_first
+            rows.extend(
+                {
+                    "feed_id": write.feed_id,
+                    "key": item.key,
+                    "link": item.link,
+                    "title": item.title,
+                    "summary": item.summary,
+                    "published": item.published,
+                    "first_seen": write.now,
+                    "pending": index < announce,
+                }
+                for index, item in enumerate(new)
             )
-            for item in fresh
-            if item.key in inserted
+        if not rows:
+            return [[] for _ in writes]
+        result = await conn.execute(self._insert_items_statement, rows)
+        inserted = {(feed_id, key): (item_id, pending) for item_id, feed_id, key, pending in result}
+        return [
+            [
+                NewItem(
+                    id=inserted[write.feed_id, item.key][0],
+                    feed_id=write.feed_id,
+                    feed_title=feeds[write.feed_id].title,
+                    feed_url=feeds[write.feed_id].url,
+                    link=item.link,
+                    title=item.title,
+                    summary=item.summary,
+                    published=item.published,
+                    first_seen=write.now,
+                    pending=inserted[write.feed_id, item.key][1],
+                )
+                for item in new
+                if (write.feed_id, item.key) in inserted
+            ]
+            for write, new in zip(writes, fresh, strict=True)
         ]
 
     async def pending_items(self, limit: int = 500) -> list[NewItem]:
@@ -625,8 +681,8 @@ def _open_failure(url: str, exc: Exception) -> str:
     )
 
 
-_FEED_FOR_ITEMS = select(FEEDS.c.seeded, FEEDS.c.title, FEEDS.c.url).where(
-    FEEDS.c.id == bindparam("p_feed_id")
+_FEEDS_FOR_ITEMS = select(FEEDS.c.id, FEEDS.c.seeded, FEEDS.c.title, FEEDS.c.url).where(
+    FEEDS.c.id.in_(bindparam("p_feed_ids", expanding=True))
 )
 _SEEDED = update(FEEDS).where(FEEDS.c.id == bindparam("p_feed_id")).values(seeded=True)
 _POLLED = (
@@ -651,8 +707,8 @@ _POLLED = (
         lease_until=None,
     )
 )
-_SEEN = select(ITEMS.c.key, ITEMS.c.link).where(
-    ITEMS.c.feed_id == bindparam("feed_id"),
+_SEEN = select(ITEMS.c.feed_id, ITEMS.c.key, ITEMS.c.link).where(
+    ITEMS.c.feed_id.in_(bindparam("feed_ids", expanding=True)),
     or_(
         ITEMS.c.key.in_(bindparam("keys", expanding=True)),
         ITEMS.c.link.in_(bindparam("links", expanding=True)),
@@ -660,24 +716,58 @@ _SEEN = select(ITEMS.c.key, ITEMS.c.link).where(
 )
 
 
-async def _unseen(
-    conn: AsyncConnection, feed_id: int, items: Sequence[ParsedItem]
-) -> list[ParsedItem]:
-    """The items whose key and link are both unknown for the feed, first occurrence only."""
-    keys = sorted({item.key for item in items})
-    links = sorted({item.link for item in items if item.link})
-    known_keys: set[str] = set()
-    known_links: set[str] = set()
+@dataclass(frozen=True, slots=True)
+class _NewItems:
+    """Items one poll found for one feed, to be stored if never seen before."""
+
+    feed_id: int
+    items: Sequence[ParsedItem]
+    now: datetime
+    announce_first: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    """One successful poll, as ``record_poll`` was given it."""
+
+    found: _NewItems
+    next_poll_at: datetime
+    validators: Validators
+    title: str | None
+    new_url: str | None
+
+
+async def _seen(
+    conn: AsyncConnection, writes: Sequence[_NewItems]
+) -> dict[int, tuple[set[str], set[str]]]:
+    """Per feed, which of the writes' keys and links are already stored (one query per 500).
+
+    A row matching another feed's key is kept too: it is only ever tested against its own
+    feed's items, where it cannot match wrongly.
+    """
+    feed_ids = sorted({write.feed_id for write in writes})
+    keys = sorted({item.key for write in writes for item in write.items})
+    links = sorted({item.link for write in writes for item in write.items if item.link})
+    known: dict[int, tuple[set[str], set[str]]] = {}
     for start in range(0, max(len(keys), len(links)), 500):
         params = {
-            "feed_id": feed_id,
+            "feed_ids": feed_ids,
             "keys": keys[start : start + 500],
             "links": links[start : start + 500],
         }
-        for key, link in await conn.execute(_SEEN, params):
-            known_keys.add(key)
+        for feed_id, key, link in await conn.execute(_SEEN, params):
+            feed_keys, feed_links = known.setdefault(feed_id, (set(), set()))
+            feed_keys.add(key)
             if link:
-                known_links.add(link)
+                feed_links.add(link)
+    return known
+
+
+def _unseen(
+    items: Sequence[ParsedItem], known_keys: set[str], known_links: set[str]
+) -> list[ParsedItem]:
+    """The items whose key and link are both unknown for the feed, first occurrence only."""
+    known_keys, known_links = set(known_keys), set(known_links)
     fresh: list[ParsedItem] = []
     for item in items:
         if item.key in known_keys or (item.link and item.link in known_links):

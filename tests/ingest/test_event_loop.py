@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.ingest.parse import ParserPool
+from bot.ingest.pool import ParserPool
 
 
 def big_feed(items: int = 4000) -> bytes:

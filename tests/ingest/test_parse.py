@@ -15,7 +15,8 @@ import pytest
 
 from bot.core.errors import FeedParseError
 from bot.core.models import ParsedFeed
-from bot.ingest.parse import SUMMARY_MAX, TITLE_MAX, ParserPool, parse_feed
+from bot.ingest.parse import SUMMARY_MAX, TITLE_MAX, parse_feed
+from bot.ingest.pool import ParserPool
 
 URL = "https://news.example/feed.xml"
 XML_DECL = b'<?xml version="1.0" encoding="utf-8"?>\n'

@@ -19,7 +19,8 @@ import psutil
 import pytest
 
 from bot.core.errors import FeedParseError
-from bot.ingest.parse import ParserPool, parse_feed
+from bot.ingest.parse import parse_feed
+from bot.ingest.pool import ParserPool
 
 URL = "https://news.example/feed.xml"
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +130,7 @@ def test_workers_die_with_a_process_killed_mid_parse(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import asyncio, sys
-            from bot.ingest.parse import ParserPool
+            from bot.ingest.pool import ParserPool
             from tests.ingest.test_parse_pool import good_feed, heavy_feed
 
             async def main():

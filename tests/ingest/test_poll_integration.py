@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.fetch import Fetcher, FetchLimits
-from bot.ingest.parse import ParserPool
 from bot.ingest.poll import Poller, PollPolicy
+from bot.ingest.pool import ParserPool
 from bot.ingest.safety import AddressPolicy
 from bot.storage.store import Store
 from tests.fakes import FakeClock, RecordingSink
