@@ -7,7 +7,7 @@ import contextlib
 import fcntl
 import logging
 import tomllib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -108,6 +108,7 @@ class App:
         discord_notifier: DiscordNotifier | None = None,
         slack_bot: SlackBot | None = None,
         health: HealthServer | None = None,
+        warm_up: Awaitable[None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -121,6 +122,7 @@ class App:
         self.discord_notifier = discord_notifier
         self.slack_bot = slack_bot
         self.health = health
+        self._warm_up = warm_up
         self.policy = AddressPolicy(settings.allow_hosts)
         self._logged_in = False
         self._scheduler: PollScheduler | None = None
@@ -170,9 +172,15 @@ class App:
             if self.discord_notifier is not None:
                 self.discord_notifier.use_rest_login()
         await self.delivery.start()
+        await self._warmed()
         report = await self.poller.run_cycle(due_only=False)
         await self.delivery.tick()
         return report
+
+    async def _warmed(self) -> None:
+        """Wait for the summit pipeline to load; a missing model fails here, before a poll."""
+        if self._warm_up is not None:
+            await self._warm_up
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver, answer commands and poll each feed on its own interval until ``stop``.
@@ -284,6 +292,7 @@ class App:
             held_until = now + CHAT_LEASE_TTL
 
     async def _start_up_cycle(self) -> None:
+        await self._warmed()
         report = await self.poller.run_cycle(due_only=True)
         summary = cycle_summary(report, await self.store.list_feeds())
         log.info("start-up cycle: %s", summary)
@@ -366,8 +375,10 @@ async def build_app(
         )
         discord_bot: NewsBot | None = None
         discord_notifier: DiscordNotifier | None = None
+        # spaCy loads on its own thread while the chat platforms log in and delivery recovers
+        # rows a crash left: alerts already queued wait for nobody's pipeline.
+        warm_up = asyncio.ensure_future(analyzer.start())
         try:
-            await analyzer.start()
             repositories = Repositories.over(store.engine)
 
             # The desk, the Discord bot and delivery need each other; these closures are
@@ -457,6 +468,7 @@ async def build_app(
                 discord_notifier=discord_notifier,
                 slack_bot=slack_bot,
                 health=health,
+                warm_up=warm_up,
             )
             await app.load_default_feeds()
             if terminal:
@@ -467,3 +479,4 @@ async def build_app(
                 await discord_bot.close()
             parser.close()
             analyzer.close()
+            await asyncio.gather(warm_up, return_exceptions=True)

@@ -637,11 +637,12 @@ def stories_list(
     as_json: JsonOption = False,
 ) -> None:
     """The most recently updated summit stories."""
+    from bot.app import TERMINAL
     from bot.platforms.console.render import render_story_list, story_json
 
     async def _latest() -> list[Story]:
         async with _desk(_settings(ctx)) as desk:
-            return await desk.latest(count)
+            return await desk.latest(TERMINAL, count)
 
     stories = _run(_latest())
     if as_json:
@@ -660,13 +661,14 @@ def stories_search(
     as_json: JsonOption = False,
 ) -> None:
     """Stories containing every word of the query (title, summary, people, places)."""
+    from bot.app import TERMINAL
     from bot.platforms.console.render import render_story_list, story_json
 
     text = " ".join(query)
 
     async def _search() -> list[Story]:
         async with _desk(_settings(ctx)) as desk:
-            return await desk.search(text, count)
+            return await desk.search(TERMINAL, text, count)
 
     stories = _run(_search())
     if as_json:
@@ -682,11 +684,12 @@ def stories_show(
     as_json: JsonOption = False,
 ) -> None:
     """Everything about one story: facts, sources, changes, quotes and why it is a summit."""
+    from bot.app import TERMINAL
     from bot.platforms.console.render import render_story, story_json
 
     async def _show() -> Story:
         async with _desk(_settings(ctx)) as desk:
-            return await desk.story(story_id)
+            return await desk.story(TERMINAL, story_id)
 
     story = _run(_show())
     typer.echo(
@@ -752,11 +755,12 @@ def upcoming(
     as_json: JsonOption = False,
 ) -> None:
     """Summits still ahead or under way, soonest first."""
+    from bot.app import TERMINAL
     from bot.platforms.console.render import render_upcoming, story_json
 
     async def _upcoming() -> tuple[list[Story], bytes]:
         async with _desk(_settings(ctx)) as desk:
-            stories = await desk.upcoming()
+            stories = await desk.upcoming(TERMINAL)
             return stories, desk.calendar(stories)
 
     stories, calendar = _run(_upcoming())

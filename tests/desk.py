@@ -19,8 +19,8 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 class FakeNewsDesk:
     """Implements bot.core.ports.NewsDesk in memory; records every call.
 
-    Feeds are one list whatever the channel: tenancy is the real Desk's (tests/platforms/
-    test_tenancy.py runs it through both platforms).
+    Feeds and stories are one list whatever the channel: tenancy is the real Desk's
+    (tests/platforms/test_tenancy.py runs it through both platforms).
 
     ``gate``, when set, holds every call until it is opened: a slow core.
     """
@@ -44,24 +44,24 @@ class FakeNewsDesk:
         """The arguments of every call to ``name``."""
         return [args for called, args in self.calls if called == name]
 
-    async def latest(self, count: int) -> list[Story]:
+    async def latest(self, destination: Destination, count: int) -> list[Story]:
         await self._record("latest", count)
         return self.stories[:count]
 
-    async def search(self, query: str, limit: int = 10) -> list[Story]:
+    async def search(self, destination: Destination, query: str, limit: int = 10) -> list[Story]:
         await self._record("search", query, limit)
         words = query.lower().split()
         found = [s for s in self.stories if all(w in (s.title + s.summary).lower() for w in words)]
         return found[:limit]
 
-    async def story(self, story_id: int) -> Story:
+    async def story(self, destination: Destination, story_id: int) -> Story:
         await self._record("story", story_id)
         for story in self.stories:
             if story.id == story_id:
                 return story
         raise NotFound(f"There is no story #{story_id}.")
 
-    async def upcoming(self) -> list[Story]:
+    async def upcoming(self, destination: Destination) -> list[Story]:
         await self._record("upcoming")
         return [s for s in self.stories if s.facts.status == "upcoming"]
 
@@ -132,7 +132,9 @@ class FakeNewsDesk:
         await self._record("watches", destination)
         return list(self.watched.get(destination, []))
 
-    async def suggest_stories(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
+    async def suggest_stories(
+        self, destination: Destination, prefix: str, limit: int = 25
+    ) -> list[tuple[int, str]]:
         await self._record("suggest_stories", prefix, limit)
         return [(s.id, s.title) for s in self.stories if prefix.lower() in s.title.lower()][:limit]
 

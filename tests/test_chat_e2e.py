@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.app import App, build_app
+from bot.app import TERMINAL, App, build_app
 from bot.core.stories import Destination
 from bot.settings import DiscordSettings, Settings, SlackSettings
 from bot.storage.newsdesk import Repositories
@@ -131,7 +131,7 @@ async def test_alert_update_and_digest_reach_discord_once_each(
             kyodo.add(REPEAT, "https://kyodo.example/busan")
             await poll(app, clock, datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
             assert len(await posts(fake_discord)) == 2, "another outlet, same facts: no post"
-            story = (await app.desk.latest(5))[0]
+            story = (await app.desk.latest(TERMINAL, 5))[0]
             assert len(story.sources) == 2
 
             yonhap.add(MOVED, "https://yonhap.example/busan-2")
@@ -139,7 +139,7 @@ async def test_alert_update_and_digest_reach_discord_once_each(
             sent = await posts(fake_discord)
             assert len(sent) == 3, "the changed date: exactly one update post"
             assert "2026-11-28" in str(sent[2])
-            assert len(await app.desk.latest(5)) == 1, "still one story"
+            assert len(await app.desk.latest(TERMINAL, 5)) == 1, "still one story"
 
             # 08:00 in Seoul is 23:00 UTC the day before: the digest fires then, once.
             clock.now = datetime(2026, 11, 24, 22, 59, tzinfo=UTC)

@@ -123,6 +123,7 @@ class StoryEvent:
     kind: EventKind
     story: Story
     changes: tuple[FactChange, ...] = ()
+    item_ids: tuple[int, ...] | None = None  # the reports that caused it; None: all
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,10 @@ Many servers and workspaces share one bot, so each one's feed subscriptions are 
 URL is still fetched once: a feed row has any number of owners. The operator (the terminal and
 the ``newsbot feeds`` CLI, i.e. whoever runs the bot) owns the default feeds and any added from
 the CLI; those are shared with every server and workspace, which can see but not remove them.
+
+Stories are shared the same way, report by report: a channel sees a story only through the
+reports of feeds its server or workspace reads (``readers_of``), is alerted only by those, and
+sees the story as those reports tell it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,20 @@ def owner_of(destination: Destination) -> str:
     return f"{destination.platform}:{workspace}"[:OWNER_MAX]
 
 
+def readers_of(destination: Destination) -> frozenset[str] | None:
+    """The feed owners whose reports a channel reads; None for the operator, who reads all.
+
+    A server or workspace channel reads its own feeds and the operator's shared ones; a channel
+    outside any (a direct message) only the shared ones.
+    """
+    if destination.platform == "console":
+        return None
+    try:
+        return frozenset({OPERATOR, owner_of(destination)})
+    except InvalidInput:
+        return frozenset({OPERATOR})
+
+
 def sees(owner: str, feed_owners: Collection[str]) -> bool:
     """True when ``owner`` may see a feed (or a story reported by it) owned by ``feed_owners``."""
     return owner == OPERATOR or OPERATOR in feed_owners or owner in feed_owners
@@ -46,3 +64,11 @@ def destination_sees(destination: Destination, feed_owners: Collection[str]) -> 
         return sees(owner_of(destination), feed_owners)
     except InvalidInput:
         return False
+
+
+def reaches_new_readers(owners_before: Collection[str], owners_now: Collection[str]) -> bool:
+    """True when feeds of ``owners_now`` show a story to someone ``owners_before`` did not.
+
+    Everyone reads the operator's feeds, so nobody is new to a story one of them carried.
+    """
+    return OPERATOR not in owners_before and bool(set(owners_now) - set(owners_before))

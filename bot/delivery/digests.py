@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.core.tenancy import readers_of
 from bot.delivery.records import DueDigest, digest_key
 from bot.ingest.schedule import next_fire
 from bot.storage.newsdesk import OutboxRepository, StoryRepository, SubscriptionRepository
@@ -65,7 +66,8 @@ class DigestScheduler:
         while following <= now:
             scheduled, following = following, self._fire(schedule, subscription.timezone, following)
         since = due.since or due.scheduled_at - self._lookback
-        stories = await self._stories.recent(since)
+        readers = readers_of(subscription.destination)
+        stories = await self._stories.recent(since, readers=readers)
         digest = build_digest(
             stories,
             subscription.filters,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.core.stories import Destination, StoryEvent, Subscription
+from bot.core.tenancy import readers_of
 from bot.delivery.records import Watch, alert_key, destination_key
 from bot.storage.newsdesk import OutboxRepository, SubscriptionRepository
 from bot.stories.filters import matches, mentions
@@ -57,14 +58,33 @@ class Router:
         queued = 0
         while events := await self._outbox.unrouted_events():
             for event_id, event in events:
-                # Only servers and workspaces that see a feed of the story (bot.core.tenancy).
-                subscriptions, watches = await self._subscriptions.alert_targets(event.story.id)
                 targets = [
                     (destination, alert_key(event_id, destination))
-                    for destination in recipients(event, subscriptions, watches)
+                    for destination in await self._recipients(event_id, event)
                 ]
                 queued += await self._outbox.route(event_id, targets, self._clock())
                 log.debug("story event %d routed to %d destination(s)", event_id, len(targets))
         if queued and self._on_routed is not None:
             self._on_routed()
         return queued
+
+    async def _recipients(self, event_id: int, event: StoryEvent) -> list[Destination]:
+        """Destinations that read a report behind the event, each judged by its filters and
+        watches against the story as its own server's or workspace's reports tell it."""
+        subscriptions, watches = await self._subscriptions.alert_targets(
+            event.story.id, event.item_ids
+        )
+        groups: dict[frozenset[str] | None, tuple[list[Subscription], list[Watch]]] = {}
+        for subscription in subscriptions:
+            groups.setdefault(readers_of(subscription.destination), ([], []))[0].append(
+                subscription
+            )
+        for watch in watches:
+            groups.setdefault(readers_of(watch.destination), ([], []))[1].append(watch)
+        chosen: list[Destination] = []
+        for readers, (wanted, watching) in groups.items():
+            seen = await self._outbox.event_as_seen(event_id, readers)
+            # An update without changes is news only to those it shows the story to first.
+            if seen is not None and (seen.kind == "new" or seen.changes):
+                chosen += recipients(seen, wanted, watching)
+        return chosen

@@ -26,7 +26,7 @@ from bot.core.stories import (
     Story,
     Subscription,
 )
-from bot.core.tenancy import destination_sees
+from bot.core.tenancy import destination_sees, reaches_new_readers
 from bot.delivery.records import (
     DueDigest,
     Watch,
@@ -34,13 +34,15 @@ from bot.delivery.records import (
 )
 from bot.storage.outbox import OutboxRecord, OutboxRepository
 from bot.storage.rows import (
+    Readers,
     Repository,
     change_json,
     destination_of,
     destination_row,
     load_stories,
     quotes_json,
-    quotes_of,
+    report_of,
+    visible_to,
 )
 from bot.storage.tables import (
     DestinationRow,
@@ -57,23 +59,6 @@ from bot.stories.cluster import Report, StoryDraft, StoryState
 from bot.stories.facts import facts_from_json, facts_to_json
 
 # stories
-
-
-def _report(row: StorySourceRow) -> Report:
-    return Report(
-        item_id=row.item_id,
-        title=row.title,
-        link=row.link,
-        outlet=row.outlet,
-        published=row.published,
-        facts=facts_from_json(row.facts),
-        score=row.score,
-        summary=row.summary,
-        reasons=tuple(row.reasons),
-        quotes=quotes_of(row.quotes),
-        signature=bytes(row.signature),
-        terms=frozenset(row.terms or ()),
-    )
 
 
 def _story_values(draft: StoryDraft, now: datetime) -> dict[str, Any]:
@@ -121,7 +106,7 @@ class StoryWriter:
                 .where(StorySourceRow.story_id.in_([row.id for row in rows]))
                 .order_by(StorySourceRow.id)
             ):
-                reports[source.story_id].append(_report(source))
+                reports[source.story_id].append(report_of(source))
         return [
             StoryState(row.id, facts_from_json(row.facts), tuple(reports[row.id])) for row in rows
         ]
@@ -148,24 +133,49 @@ class StoryWriter:
             update(StoryRow).where(StoryRow.id == story_id).values(**_story_values(draft, now))
         )
         self._session.add_all(
-            StoryChangeRow(story_id=story_id, at=c.at, field=c.field, old=c.old, new=c.new)
+            StoryChangeRow(
+                story_id=story_id,
+                at=c.at,
+                field=c.field,
+                old=c.old,
+                new=c.new,
+                item_id=report.item_id,
+            )
             for c in changes
         )
 
     async def add_event(
-        self, story_id: int, kind: str, changes: Sequence[FactChange], now: datetime
+        self,
+        story_id: int,
+        kind: str,
+        changes: Sequence[FactChange],
+        now: datetime,
+        item_ids: Sequence[int] | None = None,
     ) -> int:
-        """Record an event to route to destinations; returns its id."""
+        """Record an event caused by the reports ``item_ids`` (None: all); returns its id."""
         row = StoryEventRow(
             story_id=story_id,
             kind=kind,
             changes=[change_json(change) for change in changes],
+            item_ids=None if item_ids is None else sorted(set(item_ids)),
             routed=False,
             created_at=now,
         )
         self._session.add(row)
         await self._session.flush()
         return row.id
+
+    async def reaches_new_readers(self, story_id: int, item_ids: Sequence[int]) -> bool:
+        """True when the reports ``item_ids`` show the story to a server or workspace that
+        did not read any of its other reports (bot.core.tenancy)."""
+        others = (
+            select(StorySourceRow.item_id)
+            .where(StorySourceRow.story_id == story_id, StorySourceRow.item_id.not_in(item_ids))
+            .scalar_subquery()
+        )
+        before = await _owners_of_items(self._session, ItemRow.id.in_(others))
+        now = await _owners_of_items(self._session, ItemRow.id.in_(list(item_ids)))
+        return reaches_new_readers(before, now)
 
     async def _add_source(self, story_id: int, report: Report, now: datetime) -> None:
         self._session.add(
@@ -203,16 +213,20 @@ class StoryRepository(Repository):
         async with self._sessions.begin() as session:
             yield StoryWriter(session)
 
-    async def get(self, story_id: int) -> Story:
-        """One story; raises NotFound."""
+    # Every read takes ``readers`` (bot.core.tenancy.readers_of): stories are shown only as
+    # reports of their feeds tell them; None shows all (the operator, replays, exports).
+
+    async def get(self, story_id: int, readers: Readers = None) -> Story:
+        """One story; raises NotFound, also for a story none of ``readers`` sees."""
         async with self._sessions() as session:
             row = await session.get(StoryRow, story_id)
-            if row is None:
+            found = [] if row is None else await load_stories(session, [row], readers)
+            if not found:
                 raise NotFound(f"no story with id {story_id}: try /summit latest")
-            return (await load_stories(session, [row]))[0]
+            return found[0]
 
-    async def get_many(self, story_ids: Sequence[int]) -> list[Story]:
-        """The stories that still exist among ``story_ids``, in that order."""
+    async def get_many(self, story_ids: Sequence[int], readers: Readers = None) -> list[Story]:
+        """The stories that still exist (and ``readers`` see) among ``story_ids``, in order."""
         async with self._sessions() as session:
             rows = {
                 row.id: row
@@ -220,11 +234,13 @@ class StoryRepository(Repository):
                     select(StoryRow).where(StoryRow.id.in_(list(story_ids)))
                 )
             }
-            return await load_stories(session, [rows[i] for i in story_ids if i in rows])
+            chosen = [rows[i] for i in story_ids if i in rows]
+            return await load_stories(session, chosen, readers)
 
-    async def latest(self, count: int) -> list[Story]:
+    async def latest(self, count: int, readers: Readers = None) -> list[Story]:
         """The most recently updated stories."""
-        return await self._list(select(StoryRow).order_by(StoryRow.updated_at.desc()), count)
+        query = select(StoryRow).where(visible_to(readers))
+        return await self._list(query.order_by(StoryRow.updated_at.desc()), count, readers)
 
     async def all_stories(self) -> list[Story]:
         """Every story, oldest first (for replays and exports, not for chat)."""
@@ -232,22 +248,30 @@ class StoryRepository(Repository):
             rows = list(await session.scalars(select(StoryRow).order_by(StoryRow.id)))
             return await load_stories(session, rows)
 
-    async def recent(self, since: datetime, limit: int = 200) -> list[Story]:
+    async def recent(
+        self, since: datetime, limit: int = 200, readers: Readers = None
+    ) -> list[Story]:
         """Stories updated at or after ``since``, newest first."""
-        query = select(StoryRow).where(StoryRow.updated_at >= since)
-        return await self._list(query.order_by(StoryRow.updated_at.desc()), limit)
+        query = select(StoryRow).where(StoryRow.updated_at >= since, visible_to(readers))
+        return await self._list(query.order_by(StoryRow.updated_at.desc()), limit, readers)
 
-    async def search(self, words: Sequence[str], limit: int) -> list[Story]:
-        """Stories whose text holds every word (case-insensitive), newest first."""
-        query = select(StoryRow)
+    async def search(
+        self, words: Sequence[str], limit: int, readers: Readers = None
+    ) -> list[Story]:
+        """Stories whose text (as ``readers`` see it) holds every word, newest first."""
+        query = select(StoryRow).where(visible_to(readers))
         for word in words:
             query = query.where(StoryRow.search_text.like(_like(word.casefold()), escape="\\"))
-        return await self._list(query.order_by(StoryRow.updated_at.desc()), limit)
+        query = query.order_by(StoryRow.updated_at.desc())
+        return await self._list(query, limit, readers, words)
 
-    async def upcoming(self, today: date, recent_since: datetime, limit: int = 50) -> list[Story]:
+    async def upcoming(
+        self, today: date, recent_since: datetime, limit: int = 50, readers: Readers = None
+    ) -> list[Story]:
         """Summits still ahead or under way; undated upcoming ones if recently reported."""
         last_day = func.coalesce(StoryRow.end_date, StoryRow.start_date)
         query = select(StoryRow).where(
+            visible_to(readers),
             or_(StoryRow.status.is_(None), StoryRow.status.not_in(["concluded", "cancelled"])),
             or_(
                 last_day >= today,
@@ -257,23 +281,28 @@ class StoryRepository(Repository):
             ),
         )
         order = (StoryRow.start_date.is_(None), StoryRow.start_date, StoryRow.id)
-        return await self._list(query.order_by(*order), limit)
+        return await self._list(query.order_by(*order), limit, readers)
 
-    async def suggest(self, text: str, limit: int) -> list[tuple[int, str]]:
+    async def suggest(
+        self, text: str, limit: int, readers: Readers = None
+    ) -> list[tuple[int, str]]:
         """(id, title) of recent stories whose id starts with or text contains ``text``."""
-        query = select(StoryRow.id, StoryRow.title).order_by(StoryRow.updated_at.desc())
+        query = select(StoryRow).where(visible_to(readers)).order_by(StoryRow.updated_at.desc())
+        words: list[str] = []
         if text.strip().isdigit():
             query = query.where(cast_(StoryRow.id, String).like(f"{text.strip()}%"))
         elif text.strip():
-            query = query.where(StoryRow.search_text.like(_like(text.strip().casefold()), "\\"))
-        async with self._sessions() as session:
-            rows = (await session.execute(query.limit(limit))).all()
-            return [(int(story_id), str(title)) for story_id, title in rows]
+            words = [text.strip()]
+            query = query.where(StoryRow.search_text.like(_like(words[0].casefold()), "\\"))
+        stories = await self._list(query, limit, readers, words)
+        return [(story.id, story.title) for story in stories]
 
-    async def _list(self, query: Any, limit: int) -> list[Story]:
+    async def _list(
+        self, query: Any, limit: int, readers: Readers, words: Sequence[str] = ()
+    ) -> list[Story]:
         async with self._sessions() as session:
             rows = list(await session.scalars(query.limit(limit)))
-            return await load_stories(session, rows)
+            return await load_stories(session, rows, readers, words)
 
 
 # destinations, subscriptions and watches
@@ -308,16 +337,18 @@ def _subscription(row: SubscriptionRow, destination: DestinationRow) -> Subscrip
     )
 
 
-async def _story_owners(session: AsyncSession, story_id: int) -> set[str]:
-    """Every owner of a feed that carried one of the story's reports."""
-    query = (
-        select(FeedOwnerRow.owner)
-        .join(ItemRow, ItemRow.feed_id == FeedOwnerRow.feed_id)
-        .join(StorySourceRow, StorySourceRow.item_id == ItemRow.id)
-        .where(StorySourceRow.story_id == story_id)
-        .distinct()
-    )
-    return set(await session.scalars(query))
+async def _owners_of_items(session: AsyncSession, items: Any) -> set[str]:
+    """Every owner of a feed that carried an item meeting the condition ``items``."""
+    query = select(FeedOwnerRow.owner).join(ItemRow, ItemRow.feed_id == FeedOwnerRow.feed_id)
+    return set(await session.scalars(query.where(items).distinct()))
+
+
+async def _owners(session: AsyncSession, story_id: int, item_ids: Sequence[int] | None) -> set[str]:
+    """Every owner of a feed that carried the reports ``item_ids`` (None: all the story's)."""
+    if item_ids is None:
+        story = select(StorySourceRow.item_id).where(StorySourceRow.story_id == story_id)
+        return await _owners_of_items(session, ItemRow.id.in_(story.scalar_subquery()))
+    return await _owners_of_items(session, ItemRow.id.in_(list(item_ids)))
 
 
 class SubscriptionRepository(Repository):
@@ -363,15 +394,16 @@ class SubscriptionRepository(Repository):
             return None if found is None else _subscription(*found)
 
     async def alert_targets(
-        self, story_id: int | None = None
+        self, story_id: int | None = None, item_ids: Sequence[int] | None = None
     ) -> tuple[list[Subscription], list[Watch]]:
         """Enabled subscriptions that want alerts, and watches of enabled destinations.
 
-        With ``story_id``, only destinations whose server or workspace sees a feed that
-        reported the story (its own, or the operator's shared ones: bot.core.tenancy).
+        With ``story_id``, only destinations whose server or workspace reads a feed that
+        carried the reports ``item_ids`` (None: any report of the story), its own or the
+        operator's shared ones (bot.core.tenancy).
         """
         async with self._sessions() as session:
-            owners = None if story_id is None else await _story_owners(session, story_id)
+            owners = None if story_id is None else await _owners(session, story_id, item_ids)
             subscriptions = [
                 _subscription(row, destination)
                 for row, destination in (

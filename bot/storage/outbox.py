@@ -12,8 +12,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.stories import Destination, Digest, EventKind, Story, StoryEvent
+from bot.core.tenancy import readers_of
 from bot.delivery.records import OutboxEntry, OutboxKind, OutboxStatus, destination_key
 from bot.storage.rows import (
+    Readers,
     Repository,
     change_of,
     destination_of,
@@ -83,6 +85,15 @@ class OutboxRepository(Repository):
                 for event in events
                 if event.story_id in stories
             ]
+
+    async def event_as_seen(self, event_id: int, readers: Readers) -> StoryEvent | None:
+        """The event with its story as ``readers`` see it; None when they do not see it."""
+        async with self._sessions() as session:
+            event = await session.get(StoryEventRow, event_id)
+            if event is None:
+                return None
+            stories = await self._stories_by_id(session, [event.story_id], readers)
+            return self._seen(event, stories[event.story_id]) if stories else None
 
     async def route(
         self, event_id: int, targets: Sequence[tuple[Destination, str]], now: datetime
@@ -229,7 +240,9 @@ class OutboxRepository(Repository):
             return bool(getattr(result, "rowcount", 0))
 
     async def content(self, entry: OutboxEntry) -> OutboxEntry | None:
-        """The entry with its story event or digest loaded (None when its story is gone)."""
+        """The entry with its story event or digest loaded (None when its story is gone), each
+        story as the destination sees it."""
+        readers = readers_of(entry.destination)
         async with self._sessions() as session:
             row = await session.get(OutboxRow, entry.id)
             if row is None:
@@ -238,13 +251,13 @@ class OutboxRepository(Repository):
                 event = await session.get(StoryEventRow, row.event_id) if row.event_id else None
                 if event is None:
                     return None
-                stories = await self._stories_by_id(session, [event.story_id])
+                stories = await self._stories_by_id(session, [event.story_id], readers)
                 if event.story_id not in stories:
                     return None
-                return replace(entry, event=self._event(event, stories[event.story_id]))
+                return replace(entry, event=self._seen(event, stories[event.story_id]))
             payload = row.payload
             story_ids = [int(i) for i in payload.get("story_ids") or []]
-            by_id = await self._stories_by_id(session, story_ids)
+            by_id = await self._stories_by_id(session, story_ids, readers)
             digest = Digest(
                 title=str(payload.get("title") or "Summit digest"),
                 stories=tuple(by_id[i] for i in story_ids if i in by_id),
@@ -328,11 +341,25 @@ class OutboxRepository(Repository):
             rows = await session.execute(query.order_by(OutboxRow.id).limit(limit))
             return [_entry(row, destination) for row, destination in rows.all()]
 
-    async def _stories_by_id(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, Story]:
+    async def _stories_by_id(
+        self, session: AsyncSession, ids: Sequence[int], readers: Readers = None
+    ) -> dict[int, Story]:
         rows = list(await session.scalars(select(StoryRow).where(StoryRow.id.in_(set(ids)))))
-        return {story.id: story for story in await load_stories(session, rows)}
+        return {story.id: story for story in await load_stories(session, rows, readers)}
+
+    @classmethod
+    def _seen(cls, row: StoryEventRow, story: Story) -> StoryEvent:
+        """The event as told to readers whose view is ``story``: a story they read only
+        through the event's own reports is new to them, whatever it is to others."""
+        event = cls._event(row, story)
+        caused = set(event.item_ids or ())
+        if event.kind == "update" and caused and {s.item_id for s in story.sources} <= caused:
+            return replace(event, kind="new", changes=())
+        return event
 
     @staticmethod
     def _event(row: StoryEventRow, story: Story) -> StoryEvent:
         kind: EventKind = "new" if row.kind == "new" else "update"
-        return StoryEvent(kind, story, tuple(change_of(change) for change in row.changes))
+        changes = tuple(change_of(change) for change in row.changes)
+        item_ids = None if row.item_ids is None else tuple(int(i) for i in row.item_ids)
+        return StoryEvent(kind, story, changes, item_ids)

@@ -79,13 +79,37 @@ class DuplicateFeed(InvalidInput):
     """The feed (under this or another spelling of its URL) is already watched."""
 
 
+def _replica_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def ended(owner: str) -> bool:
+    """True when the lease holder ``owner`` is a process of this host that no longer runs.
+
+    A ``kill -9`` leaves its leases behind; waiting them out would hold a restarted bot's
+    polls (and, on PostgreSQL, its chat connections) for minutes. Another host's replica, or
+    a process still running, is never judged ended: its lease runs out as before.
+    """
+    host, _, rest = owner.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname()[:60] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # e.g. another user's process: alive
+    return False
+
+
 class Store:
     """Feeds and items on SQLite or PostgreSQL, behind one interface."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         # Names this process in feed and named leases (replicas on one PostgreSQL database).
-        self.replica = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.replica = _replica_name()
         self._problem: str | None = None
         self._where = engine.url.render_as_string(hide_password=True)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -341,6 +365,7 @@ class Store:
         if self.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         async with self._writing() as conn:
+            await self._free_ended_leases(conn, now)
             ids = list(await conn.scalars(query))
             if not ids:
                 return []
@@ -351,6 +376,22 @@ class Store:
             )
             rows = await conn.execute(select(FEEDS).where(FEEDS.c.id.in_(ids)).order_by(FEEDS.c.id))
             return [_feed_info(row) for row in rows]
+
+    async def _free_ended_leases(self, conn: AsyncConnection, now: datetime) -> None:
+        """Free the feeds leased to processes of this host that ended (``ended``)."""
+        holders = await conn.scalars(
+            select(FEEDS.c.lease_owner)
+            .where(FEEDS.c.lease_owner != self.replica, FEEDS.c.lease_until >= now)
+            .distinct()
+        )
+        gone = [owner for owner in holders if owner is not None and ended(owner)]
+        if gone:
+            log.info("taking over the feed leases of ended process(es) %s", ", ".join(gone))
+            await conn.execute(
+                update(FEEDS)
+                .where(FEEDS.c.lease_owner.in_(gone))
+                .values(lease_owner=None, lease_until=None)
+            )
 
     async def record_success(
         self,
@@ -488,12 +529,16 @@ class Store:
         """Take or renew the named lease for this replica; False while another replica holds it."""
         insert = pg_insert if self.shared else sqlite_insert
         offer = insert(LEASES).values(name=name, owner=self.replica, until=now + ttl)
-        statement = offer.on_conflict_do_update(
-            index_elements=[LEASES.c.name],
-            set_={"owner": offer.excluded.owner, "until": offer.excluded.until},
-            where=or_(LEASES.c.owner == self.replica, LEASES.c.until < now),
-        ).returning(LEASES.c.owner)
         async with self._writing() as conn:
+            current = await conn.scalar(select(LEASES.c.owner).where(LEASES.c.name == name))
+            free = [LEASES.c.owner == self.replica, LEASES.c.until < now]
+            if current is not None and ended(current):
+                free.append(LEASES.c.owner == current)  # its holder was killed: no need to wait
+            statement = offer.on_conflict_do_update(
+                index_elements=[LEASES.c.name],
+                set_={"owner": offer.excluded.owner, "until": offer.excluded.until},
+                where=or_(*free),
+            ).returning(LEASES.c.owner)
             holder: str | None = await conn.scalar(statement)
             return holder == self.replica
 

@@ -218,6 +218,8 @@ class StoryChangeRow(Base):
     field: Mapped[str] = mapped_column(String(40))
     old: Mapped[str | None] = mapped_column(String(1000))
     new: Mapped[str | None] = mapped_column(String(1000))
+    # The report that changed it (no foreign key: a pruned item leaves the history readable).
+    item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 
 class StoryEventRow(Base):
@@ -230,6 +232,8 @@ class StoryEventRow(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(10))
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The reports that caused it; None (older events): the story's every report.
+    item_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     routed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.models import FeedInfo
 from bot.core.stories import Destination, Digest, Filters, Mode, Story, Subscription
-from bot.core.tenancy import OPERATOR, owner_of
+from bot.core.tenancy import OPERATOR, owner_of, readers_of
 from bot.delivery.digests import DEFAULT_SCHEDULE, NextFire
 from bot.delivery.records import welcome_key
 from bot.ingest.schedule import next_fire
@@ -90,29 +90,32 @@ class Desk:
         self._wake = wake
         self._current = current
 
-    # stories
+    # stories: each channel sees them through its own server's or workspace's feeds
 
-    async def latest(self, count: int) -> list[Story]:
-        """The most recently updated stories."""
+    async def latest(self, destination: Destination, count: int) -> list[Story]:
+        """The most recently updated stories the channel sees."""
         if not 1 <= count <= MAX_COUNT:
             raise InvalidInput(f"count must be between 1 and {MAX_COUNT}")
-        return await self._stories.latest(count)
+        return await self._stories.latest(count, readers_of(destination))
 
-    async def search(self, query: str, limit: int = 10) -> list[Story]:
-        """Stories containing every word of ``query``."""
+    async def search(self, destination: Destination, query: str, limit: int = 10) -> list[Story]:
+        """Stories the channel sees containing every word of ``query``."""
         words = query.split()
         if not words or len(query) > MAX_QUERY:
             raise InvalidInput(f"type one or more words to search for (at most {MAX_QUERY} chars)")
-        return await self._stories.search(words, max(1, min(limit, MAX_COUNT)))
+        limit = max(1, min(limit, MAX_COUNT))
+        return await self._stories.search(words, limit, readers_of(destination))
 
-    async def story(self, story_id: int) -> Story:
-        """One story with sources and change history; raises NotFound."""
-        return await self._stories.get(story_id)
+    async def story(self, destination: Destination, story_id: int) -> Story:
+        """One story with sources and change history as the channel sees it; raises NotFound."""
+        return await self._stories.get(story_id, readers_of(destination))
 
-    async def upcoming(self) -> list[Story]:
-        """Summits still ahead or under way, soonest first."""
+    async def upcoming(self, destination: Destination) -> list[Story]:
+        """Summits the channel sees still ahead or under way, soonest first."""
         now = self._clock()
-        return await self._stories.upcoming(now.date(), now - self._current * 2)
+        return await self._stories.upcoming(
+            now.date(), now - self._current * 2, readers=readers_of(destination)
+        )
 
     def calendar(self, stories: Sequence[Story]) -> bytes:
         """An .ics file of the dated stories."""
@@ -176,7 +179,7 @@ class Desk:
             destination, mode, schedule, timezone, _checked_filters(filters)
         )
         saved = await self._subscriptions.subscribe(subscription, next_digest_at, now)
-        stories = await self._stories.recent(now - self._current)
+        stories = await self._stories.recent(now - self._current, readers=readers_of(destination))
         welcome = welcome_digest(stories, saved.filters, now)
         queued = await self._outbox.enqueue_digest(
             destination, welcome_key(destination), welcome, now
@@ -201,7 +204,7 @@ class Desk:
         owner_of(destination)
         now = self._clock()
         subscription = await self._subscriptions.get(destination)
-        stories = await self._stories.recent(now - self._current)
+        stories = await self._stories.recent(now - self._current, readers=readers_of(destination))
         digest = build_digest(
             stories, subscription.filters if subscription else None, now, title="Summit digest"
         )
@@ -237,9 +240,13 @@ class Desk:
 
     # autocomplete
 
-    async def suggest_stories(self, prefix: str, limit: int = 25) -> list[tuple[int, str]]:
-        """(id, title) of stories whose id starts with or text contains ``prefix``."""
-        found = await self._stories.suggest(prefix[:MAX_QUERY], max(1, min(limit, MAX_COUNT)))
+    async def suggest_stories(
+        self, destination: Destination, prefix: str, limit: int = 25
+    ) -> list[tuple[int, str]]:
+        """(id, title) of stories the channel sees whose id starts with or text has ``prefix``."""
+        found = await self._stories.suggest(
+            prefix[:MAX_QUERY], max(1, min(limit, MAX_COUNT)), readers_of(destination)
+        )
         return [(story_id, title[:CHOICE_NAME]) for story_id, title in found]
 
     async def suggest_feeds(

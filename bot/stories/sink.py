@@ -127,11 +127,21 @@ class StorySink:
         now = self._clock()
         async with self._stories.writing() as writer:
             for story_id, results in by_story.items():
+                # Only readers of the reports behind an event hear of it (bot.core.tenancy).
                 if any(result.kind == "new" for result in results):
-                    await writer.add_event(story_id, "new", (), now)
+                    items = [result.item_id for result in results]
+                    await writer.add_event(story_id, "new", (), now, items)
                     kinds.append("new")
                 elif changes := net_changes([c for result in results for c in result.changes]):
-                    await writer.add_event(story_id, "update", changes, now)
+                    items = [result.item_id for result in results if result.changes]
+                    await writer.add_event(story_id, "update", changes, now, items)
+                    kinds.append("update")
+                elif await writer.reaches_new_readers(
+                    story_id, items := [r.item_id for r in results]
+                ):
+                    # Nothing new to earlier readers, but news to a server or workspace whose
+                    # feed carried the story for the first time: it gets the story as new.
+                    await writer.add_event(story_id, "update", (), now, items)
                     kinds.append("update")
         return kinds
 

@@ -1,5 +1,5 @@
 """Two Discord servers and two Slack workspaces on one bot: none sees or changes another's
-feeds, alerts or watches (issue 11.4).
+feeds, alerts or watches, nor sees a story through another's feeds (issue 11.4).
 
 Commands go through the real discord.py client (interactions parsed from gateway payloads,
 answers sent to a fake Discord on 127.0.0.1) and the real Bolt app (signed HTTP requests,
@@ -25,6 +25,7 @@ from bot.platforms.discord.bot import NewsBot
 from bot.platforms.slack.app import SlackBot
 from bot.settings import DiscordSettings, SlackSettings
 from bot.storage.store import Store
+from tests.delivery.fakes import FakeChat
 from tests.delivery.rig import Rig
 from tests.platforms.discord.fake import (
     BOT_TOKEN,
@@ -76,7 +77,10 @@ def _discord_text(calls: list[Any]) -> str:
         data = body.get("data") if call.path.endswith("/callback") else body
         if isinstance(data, dict):
             parts.append(str(data.get("content") or ""))
-            parts.extend(str(e.get("description") or "") for e in data.get("embeds") or [])
+            for embed in data.get("embeds") or []:
+                parts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
+                for item in embed.get("fields") or []:
+                    parts += [str(item.get("name") or ""), str(item.get("value") or "")]
     return "\n".join(parts)
 
 
@@ -224,3 +228,105 @@ async def test_dms_are_refused_for_everything_server_scoped(
         said = await slack(TEAM_1, "D0DIRECT", command, text)
         assert "not in a direct message" in said
     assert [feed.owners for feed in await rig.store.list_feeds()] == [(f"discord:{GUILD_A}",)]
+
+
+async def _report(rig: Rig, feed: int, key: str, link: str, data: dict[str, Any]) -> None:
+    """One analysed item of ``feed``, filed as the poller files it."""
+    parsed = ParsedItem(key, link, str(data["summary"]), str(data["summary"]), None)
+    (item,) = await rig.store.store_items(feed, [parsed], rig.clock(), announce_first=1)
+    await rig.publish(replace(item, analysis=data))
+
+
+async def test_a_story_is_seen_only_through_the_feeds_of_ones_own_server_or_workspace(
+    rig: Rig, discord: Discord, slack: Slack
+) -> None:
+    feeds = {}
+    for guild, channel, host in ((GUILD_A, CHAN_A, "a"), (GUILD_B, CHAN_B, "b")):
+        said = await discord(guild, channel, "feeds", "add", url=f"https://{host}.example/rss")
+        (feeds[host],) = _feed_ids(said)
+        assert "now gets" in await discord(guild, channel, "alerts", "on")
+        await discord(guild, channel, "watch", "add", term="Kim")
+    for team, channel, host in ((TEAM_1, CHAN_1, "one"), (TEAM_2, CHAN_2, "two")):
+        (feeds[host],) = _feed_ids(
+            await slack(team, channel, "/feeds", f"add https://{host}.example/rss")
+        )
+        assert "now gets" in await slack(team, channel, "/alerts", "on")
+        await slack(team, channel, "/watch", "add Kim")
+    discord_a = Destination("discord", CHAN_A, GUILD_A)
+    discord_b = Destination("discord", CHAN_B, GUILD_B)
+    slack_1 = Destination("slack", CHAN_1, TEAM_1)
+    slack_2 = Destination("slack", CHAN_2, TEAM_2)
+
+    # Server A's feed opens the Hanoi story: A alone is told, and it is A's story alone.
+    hanoi = analysis(TRUMP, KIM, city="Hanoi", country="Vietnam", summary="Trump and Kim in Hanoi")
+    await _report(rig, feeds["a"], "guid:a", "https://a.example/hanoi", hanoi)
+    assert {row.destination for row in await rig.rows()} == {discord_a}
+    (story,) = await rig.desk.latest(discord_a, 5)
+    assert "Trump and Kim in Hanoi" in await discord(GUILD_A, CHAN_A, "summit", "latest")
+    for guild, channel in ((GUILD_B, CHAN_B),):
+        assert "No summit stories yet" in await discord(guild, channel, "summit", "latest")
+        assert "No summit story matches" in await discord(
+            guild, channel, "summit", "search", query="Hanoi"
+        )
+        assert f"no story with id {story.id}" in await discord(
+            guild, channel, "summit", "story", story=str(story.id)
+        )
+    for team, channel in ((TEAM_1, CHAN_1), (TEAM_2, CHAN_2)):
+        assert "No summit stories yet" in await slack(team, channel, "/summit", "latest")
+        assert "No summit story matches" in await slack(team, channel, "/summit", "search Hanoi")
+        assert f"no story with id {story.id}" in await slack(
+            team, channel, "/summit", f"story {story.id}"
+        )
+    for destination in (discord_b, slack_1, slack_2):
+        assert await rig.desk.suggest_stories(destination, "hanoi") == []
+        assert await rig.desk.upcoming(destination) == []
+
+    # Workspace 2's feed reports the venue: the one story grows, but only workspace 2 hears of
+    # it, and it sees its own report alone (not A's link, not A's summary).
+    venue = analysis(
+        TRUMP, KIM, city="Hanoi", country="Vietnam", venue="Metropole", summary="Venue named"
+    )
+    await _report(rig, feeds["two"], "guid:two", "https://two.example/venue", venue)
+    alerted = [row.destination for row in await rig.rows()]
+    assert alerted == [discord_a, slack_2]
+    (seen_by_2,) = await rig.desk.latest(slack_2, 5)
+    assert seen_by_2.id == story.id
+    assert [source.link for source in seen_by_2.sources] == ["https://two.example/venue"]
+    assert seen_by_2.summary == "Venue named"
+    said = await slack(TEAM_2, CHAN_2, "/summit", f"story {story.id}")
+    assert "two.example" in said
+    assert "a.example" not in said
+    assert await rig.desk.search(slack_2, "Trump and Kim in Hanoi") == []
+    # A still sees its own report only: the venue came from workspace 2's feed.
+    (seen_by_a,) = await rig.desk.latest(discord_a, 5)
+    assert [source.link for source in seen_by_a.sources] == ["https://a.example/hanoi"]
+    assert seen_by_a.facts.venue is None
+    said = await discord(GUILD_A, CHAN_A, "summit", "story", story=str(story.id))
+    assert "a.example" in said
+    assert "two.example" not in said
+    assert "Metropole" not in said
+    assert await rig.desk.search(discord_a, "Metropole") == []
+    for destination in (discord_b, slack_1):
+        assert await rig.desk.latest(destination, 5) == []
+        assert await rig.desk.search(destination, "Metropole") == []
+
+    # What is sent is the view too: workspace 2 gets the story as new, under its own title.
+    chat = FakeChat(platform="slack")
+    await rig.new_outbox(chat).deliver_due()
+    (sent,) = [m for m in chat.channel(CHAN_2) if m.kind != "digest"]
+    assert (sent.kind, sent.title, sent.changes) == ("new", "Venue named", ())
+    assert [m.kind for m in chat.channel(CHAN_1)] == ["digest"]
+
+    # Workspace 1's feed repeats what A's said: nothing new to A or 2, so only 1 is told.
+    await _report(rig, feeds["one"], "guid:one", "https://one.example/hanoi", hanoi)
+    assert [row.destination for row in await rig.rows()] == [discord_a, slack_2, slack_1]
+    (seen_by_1,) = await rig.desk.latest(slack_1, 5)
+    assert [source.link for source in seen_by_1.sources] == ["https://one.example/hanoi"]
+    assert await rig.desk.latest(discord_b, 5) == []
+    # The operator (the terminal) sees the whole story.
+    whole = await rig.desk.story(Destination("console", "terminal"), story.id)
+    assert {source.link for source in whole.sources} == {
+        "https://a.example/hanoi",
+        "https://two.example/venue",
+        "https://one.example/hanoi",
+    }

@@ -24,6 +24,7 @@ HANOI = analysis(
     end="2019-02-28",
     summary="Trump and Kim meet in Hanoi for a second summit.",
 )
+ASKER = channel("asker")  # the rig's feeds are the operator's: every channel sees them
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ async def hanoi(rig: Rig) -> int:
     await rig.publish(
         await rig.room.item("yonhap.example", "Trump, Kim in Hanoi", HANOI, rig.clock())
     )
-    (story,) = await rig.desk.latest(1)
+    (story,) = await rig.desk.latest(ASKER, 1)
     return story.id
 
 
@@ -46,19 +47,21 @@ async def test_desk_is_a_newsdesk(rig: Rig) -> None:
 
 async def test_story_lookups(rig: Rig) -> None:
     story_id = await hanoi(rig)
-    assert (await rig.desk.story(story_id)).facts.city == "Hanoi"
-    assert [s.id for s in await rig.desk.search("HANOI kim")] == [story_id]
-    assert await rig.desk.search("Singapore") == []
-    assert await rig.desk.search("100%_") == []
-    assert await rig.desk.suggest_stories("hanoi") == [(story_id, "Trump, Kim in Hanoi")]
-    assert await rig.desk.suggest_stories(str(story_id)) == [(story_id, "Trump, Kim in Hanoi")]
+    assert (await rig.desk.story(ASKER, story_id)).facts.city == "Hanoi"
+    assert [s.id for s in await rig.desk.search(ASKER, "HANOI kim")] == [story_id]
+    assert await rig.desk.search(ASKER, "Singapore") == []
+    assert await rig.desk.search(ASKER, "100%_") == []
+    assert await rig.desk.suggest_stories(ASKER, "hanoi") == [(story_id, "Trump, Kim in Hanoi")]
+    assert await rig.desk.suggest_stories(ASKER, str(story_id)) == [
+        (story_id, "Trump, Kim in Hanoi")
+    ]
     with pytest.raises(NotFound):
-        await rig.desk.story(story_id + 100)
+        await rig.desk.story(ASKER, story_id + 100)
     for count in (0, 26):
         with pytest.raises(InvalidInput):
-            await rig.desk.latest(count)
+            await rig.desk.latest(ASKER, count)
     with pytest.raises(InvalidInput):
-        await rig.desk.search("   ")
+        await rig.desk.search(ASKER, "   ")
 
 
 async def test_upcoming_and_calendar(rig: Rig) -> None:
@@ -71,7 +74,7 @@ async def test_upcoming_and_calendar(rig: Rig) -> None:
             day("2018-06-12"),
         )
     )
-    upcoming = await rig.desk.upcoming()
+    upcoming = await rig.desk.upcoming(ASKER)
     assert [s.id for s in upcoming] == [story_id]
     calendar = Calendar.from_ical(rig.desk.calendar(upcoming))
     (event,) = calendar.walk("VEVENT")

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.app import build_app
+from bot.app import TERMINAL, build_app
 from bot.settings import Settings
 from bot.stories.replay import ReplayItem, read_items
 from tests.fakes import FakeClock
@@ -120,7 +120,7 @@ async def test_scenario_through_the_running_bot(
                 feeds[outlet(item)].add(item)
                 clock.now = item.published.replace(hour=12)
                 await app.run_once()
-            stories = await app.desk.latest(10)
+            stories = await app.desk.latest(TERMINAL, 10)
     printed = alerts(console.getvalue())
     new = [b for b in printed if b.startswith("── NEW")]
     updates = [b for b in printed if b.startswith("── SUMMIT STORY UPDATE")]

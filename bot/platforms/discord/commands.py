@@ -147,6 +147,16 @@ def destination_of(interaction: Interaction) -> Destination:
     )
 
 
+def asker_of(interaction: Interaction) -> Destination:
+    """The channel a story lookup came from; in a DM (no server) it reads shared feeds only."""
+    guild = interaction.guild_id
+    return Destination(
+        platform="discord",
+        channel_id=str(interaction.channel_id or interaction.user.id),
+        workspace_id=None if guild is None else str(guild),
+    )
+
+
 # What an alert channel needs (README, "Discord" step 2), with the names Discord shows.
 ALERT_PERMISSIONS = (
     ("view_channel", "View Channel"),
@@ -207,7 +217,7 @@ class SummitCommands(
     async def latest(self, interaction: Interaction, count: Range[int, 1, 10] = 5) -> None:
         """The newest summit stories."""
         await defer(interaction)
-        stories = await self.desk.latest(count)
+        stories = await self.desk.latest(asker_of(interaction), count)
         await reply(
             interaction,
             render_story_list("**Latest summit stories**", stories, "No summit stories yet."),
@@ -218,7 +228,7 @@ class SummitCommands(
     async def search(self, interaction: Interaction, query: Range[str, 2, 100]) -> None:
         """Search summit stories."""
         await defer(interaction)
-        stories = await self.desk.search(query)
+        stories = await self.desk.search(asker_of(interaction), query)
         heading = f"**Summit stories matching** “{clean(query, 100)}”"
         await reply(
             interaction,
@@ -230,18 +240,23 @@ class SummitCommands(
     async def story(self, interaction: Interaction, story: Transform[int, StoryRef]) -> None:
         """One story in full: facts, sources, what changed and why it counts as a summit."""
         await defer(interaction)
-        found = await self.desk.story(story)
+        found = await self.desk.story(asker_of(interaction), story)
         await reply(interaction, render_story(found))
 
     @story.autocomplete("story")
     async def _story_choices(self, interaction: Interaction, current: str) -> Choices:
-        return await _suggest(self.desk.suggest_stories, current)
+        asker = asker_of(interaction)
+
+        async def suggest(prefix: str, limit: int) -> list[tuple[int, str]]:
+            return await self.desk.suggest_stories(asker, prefix, limit)
+
+        return await _suggest(suggest, current)
 
     @app_commands.command(name="upcoming")
     async def upcoming(self, interaction: Interaction) -> None:
         """Upcoming summits, with a calendar file to import."""
         await defer(interaction)
-        stories = await self.desk.upcoming()
+        stories = await self.desk.upcoming(asker_of(interaction))
         file = None
         if stories:
             file = discord.File(io.BytesIO(self.desk.calendar(stories)), filename=CALENDAR_FILE)

@@ -195,6 +195,13 @@ def destination_of(command: Body) -> Destination:
     return Destination("slack", channel, team)
 
 
+def asker_of(command: Body) -> Destination:
+    """The channel a story lookup came from: it reads its workspace's feeds (a DM too, since
+    a Slack DM is inside one workspace) and the shared ones."""
+    team = str(command.get("team_id") or "") or None
+    return Destination("slack", str(command.get("channel_id") or ""), team)
+
+
 async def check_can_post(client: AsyncWebClient, channel_id: str, name: str) -> None:
     """Refuse ``/alerts on`` in a channel newsbot cannot post to (it is not a member).
 
@@ -262,25 +269,26 @@ class SlackCommands:
         """Look up summit stories."""
         sub, rest = split_command(str(command.get("text") or ""))
         if sub in ("latest", ""):
-            stories = await self.desk.latest(parse_count(rest))
+            stories = await self.desk.latest(asker_of(command), parse_count(rest))
             return public(
                 render_story_list("*Latest summit stories*", stories, "No summit stories yet.")
             )
         if sub == "search":
             query = parse_text(rest, "search", QUERY_MIN, QUERY_MAX)
-            stories = await self.desk.search(query)
+            stories = await self.desk.search(asker_of(command), query)
             heading = f"*Summit stories matching* “{clean(query, QUERY_MAX)}”"
             return public(
                 render_story_list(heading, stories, "No summit story matches that search.")
             )
         if sub == "story":
-            return public(render_story(await self.desk.story(parse_ref(rest, "story"))))
+            story = await self.desk.story(asker_of(command), parse_ref(rest, "story"))
+            return public(render_story(story))
         if sub == "upcoming":
             return await self._upcoming(command, client)
         raise BadInput(f"I do not know /summit {code(sub, 30)}.")
 
     async def _upcoming(self, command: Body, client: AsyncWebClient) -> Reply:
-        stories = await self.desk.upcoming()
+        stories = await self.desk.upcoming(asker_of(command))
         note = None
         if stories:
             try:
