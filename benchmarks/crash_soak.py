@@ -55,13 +55,13 @@ async def database(backend: str, work: Path, postgres: str | None) -> str:
     return await fresh_postgres(postgres)
 
 
-async def terminal(backends: list[str], postgres: str | None, rounds: int) -> int:
+async def terminal(backends: list[str], postgres: str | None, stages: list[str]) -> int:
     """The terminal soak on each backend; 0 when nothing was lost, doubled or torn."""
     results: list[termrig.TerminalResult] = []
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix="newsbot-soak-") as work:
             url = await database(backend, Path(work), postgres)
-            soak = termrig.TerminalSoak(url, Path(work), list(termrig.STAGES) * rounds)
+            soak = termrig.TerminalSoak(url, Path(work), stages)
             result = await soak.run(lambda line: print("  " + line, flush=True))
             print(result.line(), flush=True)
             if result.lost or result.doubled or result.torn or result.missed_triggers:
@@ -84,7 +84,9 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="passes over the kill stages")
     parser.add_argument("--platform", choices=["discord", "slack", "terminal"], action="append")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--stages", help="comma-separated kill stages instead of all of them")
     arguments = parser.parse_args()
+    chosen = arguments.stages.split(",") if arguments.stages else None
     platforms = arguments.platform or ["discord", "slack"]
     postgres = os.environ.get("NEWSBOT_TEST_POSTGRES_URL")
     backends = arguments.backend or ["sqlite", *(["postgresql"] if postgres else [])]
@@ -95,14 +97,16 @@ async def main() -> int:
     started = time.monotonic()
     status = 0
     if "terminal" in platforms:
-        status = await terminal(backends, postgres, arguments.rounds)
+        status = await terminal(
+            backends, postgres, (chosen or list(termrig.STAGES)) * arguments.rounds
+        )
         platforms = [p for p in platforms if p != "terminal"]
     results: list[Result] = []
     for backend in backends:
         for platform in platforms:
             with tempfile.TemporaryDirectory(prefix="newsbot-soak-") as work:
                 url = await database(backend, Path(work), postgres)
-                soak = Soak(platform, url, Path(work), list(STAGES) * arguments.rounds)
+                soak = Soak(platform, url, Path(work), (chosen or list(STAGES)) * arguments.rounds)
                 result = await soak.run(lambda line: print("  " + line, flush=True))
                 print(result.line(), flush=True)
                 print(f"  last post per channel, s after the last start: {result.last_by_channel}")

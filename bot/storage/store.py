@@ -586,16 +586,18 @@ class Store:
     async def announcing(self, item_ids: Sequence[int]) -> AsyncIterator[None]:
         """Record these items as announced, then run the body that shows them.
 
-        The record commits first and the body follows at once (it should write without
-        awaiting anything): a kill before the commit leaves the items pending, so the next
-        start announces them; output that cannot be read back is never shown twice.
+        The record commits first and the body follows in the same step (it should write
+        without awaiting anything): a kill before the commit leaves the items pending, so the
+        next start announces them; output that cannot be read back is never shown twice. The
+        connection goes back to the pool (one more round trip) only after the body.
         """
-        if item_ids:
-            async with self._session_writing() as session:
-                await session.execute(
-                    update(ItemRow).where(ItemRow.id.in_(list(item_ids))).values(pending=False)
-                )
-        yield
+        async with self._failures(), self._write_lock, self.engine.connect() as conn:
+            if item_ids:
+                async with conn.begin():
+                    await conn.execute(
+                        update(ITEMS).where(ITEMS.c.id.in_(list(item_ids))).values(pending=False)
+                    )
+            yield
 
     async def item_count(self, feed_id: int | None = None) -> int:
         """How many items are stored, overall or for one feed."""
