@@ -70,6 +70,61 @@ PAIRS = [
     ("President", "President", "Cyril Ramaphosa", "Bola Tinubu", "Pretoria", "South Africa"),
     ("Prime Minister", "Prime Minister", "Giorgia Meloni", "Pedro Sanchez", "Rome", "Italy"),
     ("President", "Prime Minister", "Prabowo Subianto", "Anwar Ibrahim", "Jakarta", "Indonesia"),
+    ("President", "President", "Gustavo Petro", "Gabriel Boric", "Bogota", "Colombia"),
+    (
+        "Prime Minister",
+        "Prime Minister",
+        "Dick Schoof",
+        "Bart De Wever",
+        "The Hague",
+        "Netherlands",
+    ),
+    ("President", "President", "Andrzej Duda", "Klaus Iohannis", "Warsaw", "Poland"),
+    ("President", "President", "William Ruto", "Samia Suluhu Hassan", "Nairobi", "Kenya"),
+    ("President", "Prime Minister", "Abdel Fattah el-Sisi", "Benjamin Netanyahu", "Cairo", "Egypt"),
+    ("President", "President", "Claudia Sheinbaum", "Nayib Bukele", "Mexico City", "Mexico"),
+    (
+        "Prime Minister",
+        "Prime Minister",
+        "Ulf Kristersson",
+        "Jonas Gahr Store",
+        "Stockholm",
+        "Sweden",
+    ),
+    ("President", "President", "Ferdinand Marcos", "Luong Cuong", "Manila", "Philippines"),
+    (
+        "President",
+        "Prime Minister",
+        "Alexander Van der Bellen",
+        "Viktor Orban",
+        "Vienna",
+        "Austria",
+    ),
+    (
+        "President",
+        "President",
+        "Kassym-Jomart Tokayev",
+        "Shavkat Mirziyoyev",
+        "Astana",
+        "Kazakhstan",
+    ),
+    (
+        "Prime Minister",
+        "President",
+        "Kyriakos Mitsotakis",
+        "Nikos Christodoulides",
+        "Athens",
+        "Greece",
+    ),
+    ("President", "President", "Emmerson Mnangagwa", "Hakainde Hichilema", "Harare", "Zimbabwe"),
+    (
+        "Prime Minister",
+        "Prime Minister",
+        "Christopher Luxon",
+        "Sitiveni Rabuka",
+        "Wellington",
+        "New Zealand",
+    ),
 ]
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
@@ -361,8 +416,11 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
 def bot_env(database_url: str, work: Path) -> dict[str, str]:
     """The environment of one ``newsbot run`` life: our feed only, one parser worker."""
     (work / "feeds.toml").write_text("feeds = []\n", encoding="utf-8")
+    # Without PYTHONUNBUFFERED (set in our image, not by ``make run``) a block that Python
+    # buffered dies with the process: the bot's own writes must be safe either way.
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return {
-        **os.environ,
+        **inherited,
         "PYTHONPATH": os.environ.get("SOAK_BOT_ROOT", str(ROOT)),
         "NEWSBOT_DATABASE_URL": database_url,
         "NEWSBOT_ALLOW_HOSTS": "127.0.0.1",

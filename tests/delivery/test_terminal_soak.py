@@ -28,4 +28,3 @@ async def test_terminal_killed_around_printing(tmp_path: Path) -> None:
     assert result.lost == [], f"lost {result.lost}\n{result.log_tail}"
     assert result.doubled == [], f"doubled {result.doubled}\n{result.log_tail}"
     assert result.torn == [], f"torn {result.torn}"
-    assert result.blocks >= result.items - 4, "items and story alerts were printed"
