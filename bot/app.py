@@ -432,7 +432,7 @@ async def build_app(
                 stories,
                 policy_from(settings),
                 analyzer=analyzer,
-                announced=item_sink,
+                announced=item_sink if settings.console.show_all else None,
                 concurrency=settings.poll.concurrency,
                 clock=clock,
             )

@@ -220,12 +220,15 @@ class Outbox:
             await repository.finish(entry.id, "failed", "the story no longer exists")
             return "gone_story"
         if notifier.record_first:
-            if not await repository.record_sent(entry.id, entry.key, self._clock()):
-                return "skipped"
-            try:
-                await _send(notifier, loaded, None)
-            except Exception:
-                log.exception("could not write outbox row %s to %s", entry.key, notifier.platform)
+            async with repository.recording_sent(entry.id, entry.key, self._clock()) as recorded:
+                if not recorded:
+                    return "skipped"
+                try:
+                    await _send(notifier, loaded, None)
+                except Exception:
+                    log.exception(
+                        "could not write outbox row %s to %s", entry.key, notifier.platform
+                    )
             return "sent"
         if not await repository.claim(entry.id, self._clock()):
             return "skipped"

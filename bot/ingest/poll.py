@@ -187,19 +187,24 @@ class Poller:
         await self.announce(pending)
 
     async def announce(self, items: Sequence[NewItem]) -> None:
-        """Hand analysed items to the sink, record them as announced, then tell ``announced``.
+        """Hand analysed items to the sink, then record each as announced as it is printed.
 
-        The sink files stories idempotently, so a crash before the record repeats nothing;
-        ``announced`` (the terminal's item printer) runs after it, so it never prints twice.
+        The sink files stories idempotently, so a crash before the record repeats nothing.
+        ``announced`` (the terminal's item printer) prints each item right after its own
+        record commits: a kill never prints an item twice and can only fall between one
+        commit and its write, never lose the rest of a batch.
         """
         ready = [item for item in items if self._analyzer is None or item.analysis is not None]
         if not ready:
             return
         async with self._announce_lock:
             await self._sink.publish(ready)
-            await self._store.mark_announced([item.id for item in ready])
-        if self._announced is not None:
-            await self._announced.publish(ready)
+            printer = self._announced
+            batches = [[item] for item in ready] if printer is not None else [ready]
+            for batch in batches:
+                async with self._store.announcing([item.id for item in batch]):
+                    if printer is not None:
+                        await printer.publish(batch)
 
     async def _poll(self, feed: FeedInfo) -> FeedResult:
         now = self._clock()

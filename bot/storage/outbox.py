@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
@@ -175,22 +176,32 @@ class OutboxRepository(Repository):
             )
             return bool(getattr(result, "rowcount", 0))
 
-    async def record_sent(self, entry_id: int, message_id: str, now: datetime) -> bool:
-        """Mark an unfinished row sent before it is sent (for output that cannot be read back)."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
-                .values(
-                    status="sent",
-                    attempts=OutboxRow.attempts + 1,
-                    claimed_at=now,
-                    message_id=message_id[:200],
-                    sent_at=now,
-                    last_error=None,
+    @asynccontextmanager
+    async def recording_sent(
+        self, entry_id: int, message_id: str, now: datetime
+    ) -> AsyncIterator[bool]:
+        """Mark an unfinished row sent, then run the body that writes it (output that cannot
+        be read back); yields False, and the body must write nothing, if it was finished.
+
+        The record commits before the body, which follows in the same step (it should write
+        without awaiting): a kill before the commit leaves the row to send again, and none
+        after it repeats the row. The connection returns to the pool only after the body.
+        """
+        async with self.engine.connect() as connection:
+            async with connection.begin():
+                result = await connection.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
+                    .values(
+                        status="sent",
+                        attempts=OutboxRow.attempts + 1,
+                        claimed_at=now,
+                        message_id=message_id[:200],
+                        sent_at=now,
+                        last_error=None,
+                    )
                 )
-            )
-            return bool(getattr(result, "rowcount", 0))
+            yield bool(getattr(result, "rowcount", 0))
 
     async def mark_sent(self, entry_id: int, message_id: str, now: datetime) -> None:
         """Record the platform's message id and mark the row sent."""

@@ -681,14 +681,22 @@ class Store:
             row = await session.get(AnalysisRow, item_id)
             return None if row is None else dict(row.data)
 
-    async def mark_announced(self, item_ids: Sequence[int]) -> None:
-        """Record that these items reached the sinks."""
-        if not item_ids:
-            return
-        async with self._session_writing() as session:
-            await session.execute(
-                update(ItemRow).where(ItemRow.id.in_(list(item_ids))).values(pending=False)
-            )
+    @contextlib.asynccontextmanager
+    async def announcing(self, item_ids: Sequence[int]) -> AsyncIterator[None]:
+        """Record these items as announced, then run the body that shows them.
+
+        The record commits first and the body follows in the same step (it should write
+        without awaiting anything): a kill before the commit leaves the items pending, so the
+        next start announces them; output that cannot be read back is never shown twice. The
+        connection goes back to the pool (one more round trip) only after the body.
+        """
+        async with self._failures(), self._write_lock, self.engine.connect() as conn:
+            if item_ids:
+                async with conn.begin():
+                    await conn.execute(
+                        update(ITEMS).where(ITEMS.c.id.in_(list(item_ids))).values(pending=False)
+                    )
+            yield
 
     async def item_count(self, feed_id: int | None = None) -> int:
         """How many items are stored, overall or for one feed."""

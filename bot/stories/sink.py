@@ -11,7 +11,7 @@ from bot.core.models import FeedInfo, NewItem
 from bot.core.ports import Sink
 from bot.core.stories import EventKind, FactChange
 from bot.ops import metrics
-from bot.storage.newsdesk import StoryRepository
+from bot.storage.newsdesk import StoryRepository, StoryWriter
 from bot.stories.cluster import ClusterPolicy, Report, best_match, draft, report_from_item
 from bot.stories.facts import key_changes, net_changes
 
@@ -60,89 +60,115 @@ class StorySink:
         await self.file_items(items)
 
     async def file_items(self, items: Sequence[NewItem]) -> list[Filed | None]:
-        """File each summit item (None for others and for failures), then record one event per
-        story: a poll's several reports of one story give one alert, not one each."""
-        filed: list[Filed | None] = []
-        for item in items:
-            result = None
+        """File each summit item (None for others and for failures) and record one event per
+        story: a poll's several reports of one story give one alert, not one each.
+
+        Stories and their events commit together, so a crash never leaves a filed report
+        without its event (a re-published item is known and would never get one). If the
+        batch fails, each item is filed in a transaction of its own and a bad one skipped.
+        """
+        reports: dict[int, Report] = {}
+        for index, item in enumerate(items):
             if item.is_summit:
                 try:
-                    result = await self.file(report_from_item(item))
+                    reports[index] = report_from_item(item)
                 except Exception:
-                    log.exception("could not file item %s (%s) under a story", item.id, item.link)
-            filed.append(result)
-        events = await self._record([result for result in filed if result is not None])
-        for kind in events:
+                    log.exception("could not read item %s (%s) as a report", item.id, item.link)
+        try:
+            filed, kinds = await self._file_together(reports)
+        except Exception:
+            log.exception("could not file %d item(s) together; filing one by one", len(reports))
+            filed, kinds = {}, []
+            for index, report in reports.items():
+                try:
+                    one, one_kinds = await self._file_together({index: report})
+                except Exception:
+                    log.exception("could not file item %s under a story", report.item_id)
+                    continue
+                filed.update(one)
+                kinds += one_kinds
+        for kind in kinds:
             metrics.summit_story(kind)
-        if events and self._route is not None:
+        if kinds and self._route is not None:
             await self._route()
-        return filed
+        return [filed.get(index) for index in range(len(items))]
 
     async def add(self, report: Report) -> tuple[int | None, EventKind | None]:
         """File one report and record its event; returns its story id and the event kind."""
-        result = await self.file(report)
+        filed, _ = await self._file_together({0: report})
+        result = filed.get(0)
         if result is None:
             return None, None
-        await self._record([result])
         return result.story_id, result.kind
 
-    async def file(self, report: Report) -> Filed | None:
+    async def _file_together(
+        self, reports: dict[int, Report]
+    ) -> tuple[dict[int, Filed], list[EventKind]]:
+        """File reports (by position) and record their events, all in one transaction."""
+        filed: dict[int, Filed] = {}
+        if not reports:
+            return filed, []
+        async with self._stories.writing() as writer:
+            for index, report in reports.items():
+                result = await self._file(writer, report)
+                if result is not None:
+                    filed[index] = result
+            kinds = await self._record(writer, list(filed.values()))
+        return filed, kinds
+
+    async def _file(self, writer: StoryWriter, report: Report) -> Filed | None:
         """File one report under its story (None when it was filed before); no event yet."""
         now = self._clock()
-        async with self._stories.writing() as writer:
-            if await writer.knows_item(report.item_id):
-                return None
-            candidates = await writer.candidates(report.published - self._policy.horizon)
-            match = best_match(report, candidates, self._policy)
-            if match is None or match.score < self._policy.model.threshold:
-                story_id = await writer.create(draft([report]), report, now)
-                log.info("new story %d: %s", story_id, report.title)
-                if match is not None and match.score >= NEAR_MISS * self._policy.model.threshold:
-                    log.info(
-                        "item %d stays apart from story %d (%s)",
-                        report.item_id,
-                        match.story_id,
-                        "; ".join(match.reasons),
-                    )
-                return Filed(report.item_id, story_id, "new", ())
-            story = next(c for c in candidates if c.id == match.story_id)
-            updated = draft([*story.reports, report])
-            changes = key_changes(story.facts, updated.facts, now)
-            await writer.attach(story.id, updated, report, changes, now)
-            log.info(
-                "item %d joins story %d (%s)%s",
-                report.item_id,
-                story.id,
-                "; ".join(match.reasons),
-                f", changed: {', '.join(c.field for c in changes)}" if changes else "",
-            )
-            return Filed(report.item_id, story.id, "update" if changes else None, changes)
+        if await writer.knows_item(report.item_id):
+            return None
+        candidates = await writer.candidates(report.published - self._policy.horizon)
+        match = best_match(report, candidates, self._policy)
+        if match is None or match.score < self._policy.model.threshold:
+            story_id = await writer.create(draft([report]), report, now)
+            log.info("new story %d: %s", story_id, report.title)
+            if match is not None and match.score >= NEAR_MISS * self._policy.model.threshold:
+                log.info(
+                    "item %d stays apart from story %d (%s)",
+                    report.item_id,
+                    match.story_id,
+                    "; ".join(match.reasons),
+                )
+            return Filed(report.item_id, story_id, "new", ())
+        story = next(c for c in candidates if c.id == match.story_id)
+        updated = draft([*story.reports, report])
+        changes = key_changes(story.facts, updated.facts, now)
+        await writer.attach(story.id, updated, report, changes, now)
+        log.info(
+            "item %d joins story %d (%s)%s",
+            report.item_id,
+            story.id,
+            "; ".join(match.reasons),
+            f", changed: {', '.join(c.field for c in changes)}" if changes else "",
+        )
+        return Filed(report.item_id, story.id, "update" if changes else None, changes)
 
-    async def _record(self, filed: Sequence[Filed]) -> list[EventKind]:
+    async def _record(self, writer: StoryWriter, filed: Sequence[Filed]) -> list[EventKind]:
         """One event per story: "new" if the story opened in this batch, else its net changes."""
         by_story: dict[int, list[Filed]] = {}
         for result in filed:
             by_story.setdefault(result.story_id, []).append(result)
         kinds: list[EventKind] = []
         now = self._clock()
-        async with self._stories.writing() as writer:
-            for story_id, results in by_story.items():
-                # Only readers of the reports behind an event hear of it (bot.core.tenancy).
-                if any(result.kind == "new" for result in results):
-                    items = [result.item_id for result in results]
-                    await writer.add_event(story_id, "new", (), now, items)
-                    kinds.append("new")
-                elif changes := net_changes([c for result in results for c in result.changes]):
-                    items = [result.item_id for result in results if result.changes]
-                    await writer.add_event(story_id, "update", changes, now, items)
-                    kinds.append("update")
-                elif await writer.reaches_new_readers(
-                    story_id, items := [r.item_id for r in results]
-                ):
-                    # Nothing new to earlier readers, but news to a server or workspace whose
-                    # feed carried the story for the first time: it gets the story as new.
-                    await writer.add_event(story_id, "update", (), now, items)
-                    kinds.append("update")
+        for story_id, results in by_story.items():
+            # Only readers of the reports behind an event hear of it (bot.core.tenancy).
+            if any(result.kind == "new" for result in results):
+                items = [result.item_id for result in results]
+                await writer.add_event(story_id, "new", (), now, items)
+                kinds.append("new")
+            elif changes := net_changes([c for result in results for c in result.changes]):
+                items = [result.item_id for result in results if result.changes]
+                await writer.add_event(story_id, "update", changes, now, items)
+                kinds.append("update")
+            elif await writer.reaches_new_readers(story_id, items := [r.item_id for r in results]):
+                # Nothing new to earlier readers, but news to a server or workspace whose
+                # feed carried the story for the first time: it gets the story as new.
+                await writer.add_event(story_id, "update", (), now, items)
+                kinds.append("update")
         return kinds
 
     async def feed_disabled(self, feed: FeedInfo) -> None:

@@ -70,6 +70,61 @@ PAIRS = [
     ("President", "President", "Cyril Ramaphosa", "Bola Tinubu", "Pretoria", "South Africa"),
     ("Prime Minister", "Prime Minister", "Giorgia Meloni", "Pedro Sanchez", "Rome", "Italy"),
     ("President", "Prime Minister", "Prabowo Subianto", "Anwar Ibrahim", "Jakarta", "Indonesia"),
+    ("President", "President", "Gustavo Petro", "Gabriel Boric", "Bogota", "Colombia"),
+    (
+        "Prime Minister",
+        "Prime Minister",
+        "Dick Schoof",
+        "Bart De Wever",
+        "The Hague",
+        "Netherlands",
+    ),
+    ("President", "President", "Andrzej Duda", "Klaus Iohannis", "Warsaw", "Poland"),
+    ("President", "President", "William Ruto", "Samia Suluhu Hassan", "Nairobi", "Kenya"),
+    ("President", "Prime Minister", "Abdel Fattah el-Sisi", "Benjamin Netanyahu", "Cairo", "Egypt"),
+    ("President", "President", "Claudia Sheinbaum", "Nayib Bukele", "Mexico City", "Mexico"),
+    (
+        "Prime Minister",
+        "Prime Minister",
+        "Ulf Kristersson",
+        "Jonas Gahr Store",
+        "Stockholm",
+        "Sweden",
+    ),
+    ("President", "President", "Ferdinand Marcos", "Luong Cuong", "Manila", "Philippines"),
+    (
+        "President",
+        "Prime Minister",
+        "Alexander Van der Bellen",
+        "Viktor Orban",
+        "Vienna",
+        "Austria",
+    ),
+    (
+        "President",
+        "President",
+        "Kassym-Jomart Tokayev",
+        "Shavkat Mirziyoyev",
+        "Astana",
+        "Kazakhstan",
+    ),
+    (
+        "Prime Minister",
+        "President",
+        "Kyriakos Mitsotakis",
+        "Nikos Christodoulides",
+        "Athens",
+        "Greece",
+    ),
+    ("President", "President", "Emmerson Mnangagwa", "Hakainde Hichilema", "Harare", "Zimbabwe"),
+    (
+        "Prime Minister",
+        "Prime Minister",
+        "Christopher Luxon",
+        "Sitiveni Rabuka",
+        "Wellington",
+        "New Zealand",
+    ),
 ]
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
@@ -102,6 +157,28 @@ def story_text(number: int) -> tuple[str, str, str]:
         "The two leaders are expected to discuss trade and security.",
         city,
     )
+
+
+ORDINARY = 1000  # entry numbers from here on are ordinary news, not summits
+PLACES = ("Riverside", "Hillcrest", "Lakeview", "Oakford", "Millbrook", "Stonebridge")
+
+
+def ordinary_text(number: int) -> tuple[str, str]:
+    """Title and summary of the ``number``-th ordinary (not summit) entry."""
+    place = PLACES[number % len(PLACES)]
+    return (
+        f"{place} library extends opening hours ({number})",
+        f"The {place} public library will open until nine on weekdays from March, the "
+        f"council said. Volunteers will run a reading club for children (notice {number}).",
+    )
+
+
+def entry_text(number: int) -> tuple[str, str]:
+    """Title and summary of any feed entry."""
+    if number >= ORDINARY:
+        return ordinary_text(number)
+    title, summary, _ = story_text(number)
+    return title, summary
 
 
 Hook = Callable[[], Awaitable[None]]
@@ -147,12 +224,13 @@ class Site:
             await asyncio.sleep(30)  # the kill comes first
         entries = []
         for number in self.stories:
-            title, summary, _ = story_text(number)
+            title, summary = entry_text(number)
             link = f"{self.base}/article/{number}"
             entries.append(
                 f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
                 f"<description>{summary}</description>"
-                f"<pubDate>Tue, 24 Nov 2026 09:{number:02d}:00 GMT</pubDate></item>"
+                f"<pubDate>Tue, 24 Nov 2026 {9 + number // 60 % 12:02d}:{number % 60:02d}:00 GMT"
+                "</pubDate></item>"
             )
         body = f"<rss version='2.0'><channel><title>Wire</title>{''.join(entries)}</channel></rss>"
         return web.Response(body=body.encode(), content_type="application/rss+xml")
@@ -162,7 +240,7 @@ class Site:
         if self.trigger.stage == "article":
             await asyncio.sleep(30)
         number = int(request.match_info["n"])
-        title, summary, _ = story_text(number)
+        title, summary = entry_text(number)
         html = f"<html><body><article><h1>{title}</h1><p>{summary}</p></article></body></html>"
         response = web.Response(text=html, content_type="text/html")
         if self.trigger.stage == "analysis":
@@ -335,6 +413,56 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
     return runner, int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
 
 
+def bot_env(database_url: str, work: Path) -> dict[str, str]:
+    """The environment of one ``newsbot run`` life: our feed only, one parser worker."""
+    (work / "feeds.toml").write_text("feeds = []\n", encoding="utf-8")
+    # Without PYTHONUNBUFFERED (set in our image, not by ``make run``) a block that Python
+    # buffered dies with the process: the bot's own writes must be safe either way.
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return {
+        **inherited,
+        "PYTHONPATH": os.environ.get("SOAK_BOT_ROOT", str(ROOT)),
+        "NEWSBOT_DATABASE_URL": database_url,
+        "NEWSBOT_ALLOW_HOSTS": "127.0.0.1",
+        "NEWSBOT_FEEDS_FILE": str(work / "feeds.toml"),
+        "NEWSBOT_POLL__FIRST_POLL_ANNOUNCE": "100",
+        "NEWSBOT_PARSE__WORKERS": "1",
+        "NEWSBOT_HEALTH_PORT": str(free_port()),
+        "NEWSBOT_LOG_LEVEL": "INFO",
+    }
+
+
+async def count(database_url: str, sql: str) -> int:
+    """One number from the bot's database, read from outside the bot."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text(sql))).scalar() or 0)
+    finally:
+        await engine.dispose()
+
+
+async def due_now(database_url: str) -> None:
+    """Time passed: every feed is due at the next start, and a killed life's poll lease
+    (which would hold the feed until it expires) is gone."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE feeds SET next_poll_at = NULL, lease_owner = NULL, lease_until = NULL")
+            )
+    finally:
+        await engine.dispose()
+
+
+async def kill(process: asyncio.subprocess.Process | None) -> None:
+    """SIGKILL the bot and everything in its session (its parser worker too)."""
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
 @dataclass
 class Result:
     """What one soak measured."""
@@ -411,18 +539,7 @@ class Soak:
         return self.result
 
     def _env(self) -> dict[str, str]:
-        (self.work / "feeds.toml").write_text("feeds = []\n", encoding="utf-8")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.environ.get("SOAK_BOT_ROOT", str(ROOT)),
-            "NEWSBOT_DATABASE_URL": self.database_url,
-            "NEWSBOT_ALLOW_HOSTS": "127.0.0.1",
-            "NEWSBOT_FEEDS_FILE": str(self.work / "feeds.toml"),
-            "NEWSBOT_POLL__FIRST_POLL_ANNOUNCE": "100",
-            "NEWSBOT_PARSE__WORKERS": "1",
-            "NEWSBOT_HEALTH_PORT": str(free_port()),
-            "NEWSBOT_LOG_LEVEL": "INFO",
-        }
+        env = bot_env(self.database_url, self.work)
         if isinstance(self.platform, ChaosDiscord):
             env["SOAK_DISCORD_BASE"] = self.platform.base
             env["NEWSBOT_DISCORD__TOKEN"] = discord_fake.BOT_TOKEN
@@ -456,24 +573,10 @@ class Soak:
             await store.close()
 
     async def _count(self, sql: str) -> int:
-        engine = create_async_engine(self.database_url)
-        try:
-            async with engine.connect() as connection:
-                return int((await connection.execute(text(sql))).scalar() or 0)
-        finally:
-            await engine.dispose()
-
-    async def _due_now(self) -> None:
-        """Time passed: the feed is due at the next start."""
-        engine = create_async_engine(self.database_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(text("UPDATE feeds SET next_poll_at = NULL"))
-        finally:
-            await engine.dispose()
+        return await count(self.database_url, sql)
 
     async def _start(self) -> None:
-        await self._due_now()
+        await due_now(self.database_url)
         self.platform.life += 1
         handle = self.log.open("ab")
         self.bot = await asyncio.create_subprocess_exec(
@@ -489,10 +592,7 @@ class Soak:
         handle.close()
 
     async def _kill(self) -> None:
-        if self.bot is not None and self.bot.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.bot.pid, signal.SIGKILL)  # the bot and its parser worker
-            await self.bot.wait()
+        await kill(self.bot)
         self.bot = None
 
     async def _life(self, stage: str) -> None:

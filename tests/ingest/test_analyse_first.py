@@ -111,20 +111,43 @@ async def test_an_item_that_cannot_be_analysed_is_recorded_with_the_reason(rig: 
 
 
 async def test_printing_comes_after_the_record(rig: Rig) -> None:
-    """The terminal's item printer runs once the items are recorded as announced."""
+    """The terminal's item printer runs once each item is recorded as announced."""
     await seeded(rig)
-    rig.fetcher.serve(URL, items("a", "old"), etag='"v2"')
+    rig.fetcher.serve(URL, items("a", "b", "old"), etag='"v2"')
 
-    async def crash(*_: object) -> None:
+    def crash(*_: object) -> None:
         raise Died
 
     poller = rig.poller()
-    rig.store.mark_announced = crash  # type: ignore[method-assign]
+    rig.store.announcing = crash  # type: ignore[method-assign]
     with pytest.raises(Died):
         await poller.run_cycle()
-    del rig.store.mark_announced
+    del rig.store.announcing
     assert rig.printed.published == [], "not printed before the record"
     await rig.poller().run_cycle()
-    assert [item.title for item in rig.printed.published] == ["a"], "printed once, after"
+    assert sorted(item.title for item in rig.printed.published) == ["a", "b"], "printed once"
     await rig.poller().run_cycle()
-    assert [item.title for item in rig.printed.published] == ["a"]
+    assert sorted(item.title for item in rig.printed.published) == ["a", "b"]
+
+
+async def test_a_crash_while_printing_leaves_the_rest_of_the_batch_pending(rig: Rig) -> None:
+    """Each item's record commits right before it is printed, not the whole batch at once."""
+    await seeded(rig)
+    rig.fetcher.serve(URL, items("a", "b", "c", "old"), etag='"v2"')
+    publish = rig.printed.publish
+
+    async def die_on_second(batch: Sequence[NewItem]) -> None:
+        if rig.printed.published:
+            raise Died
+        await publish(batch)
+
+    rig.printed.publish = die_on_second  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        await rig.poller().run_cycle()
+    del rig.printed.publish
+    assert len(rig.printed.published) == 1
+    left = sorted(item.title for item in await rig.store.pending_items())
+    assert len(left) == 1, "only the third item was never recorded"
+    await rig.poller().run_cycle()
+    assert len(rig.printed.published) == 2
+    assert await rig.store.pending_items() == []

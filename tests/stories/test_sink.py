@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from bot.storage.newsdesk import Repositories
+import pytest
+from sqlalchemy import text
+
+from bot.storage.newsdesk import Repositories, StoryWriter
 from bot.storage.store import Store
 from bot.stories.cluster import report_from_item
 from bot.stories.sink import StorySink
@@ -95,3 +98,54 @@ async def test_non_summit_items_and_a_bad_item_are_skipped(store: Store) -> None
     await sink.publish([other, broken, good])
     (story,) = await repos.stories.latest(10)
     assert story.title == "Leaders meet"
+
+
+class Died(BaseException):
+    """The process dying (kill -9) between filing a story and recording its event."""
+
+
+async def test_a_crash_before_the_event_leaves_the_report_to_be_filed_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A story and its event commit together: a report filed without its event would be
+    known at the next start and never announced."""
+    sink, repos = make_sink(store)
+    room = Newsroom(store)
+    item = await room.item("a.example", "Leaders meet", analysis(TRUMP, KIM), day("2019-02-20"))
+
+    async def die(*_: object) -> int:
+        raise Died
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StoryWriter, "add_event", die)
+        with pytest.raises(Died):
+            await sink.publish([item])
+    assert await repos.stories.latest(10) == [], "the story went with its event"
+
+    restarted, _ = make_sink(store)
+    (filed,) = await restarted.file_items([item])
+    assert filed is not None
+    assert filed.kind == "new"
+    assert await events(store) == [(filed.story_id, "new")]
+
+
+async def test_one_bad_item_in_a_batch_costs_no_other_its_event(store: Store) -> None:
+    sink, repos = make_sink(store)
+    room = Newsroom(store)
+    hanoi = await room.item(
+        "a.example",
+        "Trump and Kim meet in Hanoi",
+        analysis(TRUMP, KIM, city="Hanoi"),
+        day("2019-02-20"),
+    )
+    broken = replace(hanoi, id=999_999)  # no such item: the batch's transaction fails
+    await sink.publish([broken, hanoi])
+    (story,) = await repos.stories.latest(10)
+    assert await events(store) == [(story.id, "new")]
+
+
+async def events(store: Store) -> list[tuple[int, str]]:
+    """Every story event, oldest first."""
+    async with store.engine.connect() as connection:
+        rows = await connection.execute(text("SELECT story_id, kind FROM story_events ORDER BY id"))
+        return [(int(story_id), str(kind)) for story_id, kind in rows]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.core.stories import Destination, Digest, Story, StoryEvent
-from bot.platforms.console.sink import clean
+from bot.platforms.console.sink import clean, write_block
 from bot.stories.digest import digest_lines
 
 
@@ -78,5 +78,4 @@ class ConsoleNotifier:
         return header + "─" * max(self._width - len(header), 3)
 
     def _write(self, lines: list[str]) -> None:
-        self._stream.write("\n".join(lines) + "\n\n")
-        self._stream.flush()
+        write_block(self._stream, "\n".join(lines) + "\n\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import shutil
 import sys
@@ -18,6 +20,25 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def clean(text: str) -> str:
     """Feed text made safe to print: no control characters or escape sequences."""
     return _CONTROL.sub("", text)
+
+
+def write_block(stream: TextIO, block: str) -> None:
+    """Write one block straight to the stream's file with one ``os.write``.
+
+    Python's buffer would hold part of a block when the process is killed; a single write
+    (atomic on a pipe up to 4 KB) leaves the block either out in full or not at all.
+    Streams without a file (tests' StringIO) get an ordinary write.
+    """
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        stream.write(block)
+        stream.flush()
+        return
+    stream.flush()
+    data = memoryview(block.encode(stream.encoding or "utf-8", errors="replace"))
+    while data:
+        data = data[os.write(descriptor, data) :]
 
 
 class ConsoleSink:
@@ -40,17 +61,16 @@ class ConsoleSink:
             return
         for item in items:
             if not item.is_summit:
-                self._stream.write(self.render(item))
-        self._stream.flush()
+                write_block(self._stream, self.render(item))
 
     async def feed_disabled(self, feed: FeedInfo) -> None:
         """Tell the operator once that a feed was switched off, and how to turn it back on."""
         reason = clean(feed.disabled_reason or "")
-        self._stream.write(
+        write_block(
+            self._stream,
             f"! feed {feed.id} ({clean(feed.url)}) was disabled: {reason}\n"
-            f"  re-enable it with: newsbot feeds enable {feed.id}\n\n"
+            f"  re-enable it with: newsbot feeds enable {feed.id}\n\n",
         )
-        self._stream.flush()
 
     def render(self, item: NewItem) -> str:
         """One block: source and time, title, link, a few lines of summary."""
