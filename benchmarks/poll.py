@@ -488,7 +488,7 @@ async def run_poller(server: FeedServer, args: argparse.Namespace, db_dir: Path)
                         first = next(iter(report.errors.items()))
                         progress(f"  {len(report.errors)} error(s), e.g. {first}")
             finally:
-                parser.close()
+                await parser.aclose()
         items = await store.item_count()
         engine_pool = store.engine.pool
         pool = (

@@ -477,6 +477,6 @@ async def build_app(
         finally:
             if discord_bot is not None:
                 await discord_bot.close()
-            parser.close()
+            await parser.aclose()
             analyzer.close()
             await asyncio.gather(warm_up, return_exceptions=True)

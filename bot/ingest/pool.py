@@ -31,7 +31,7 @@ class _Worker:
         self.process = process
 
     @classmethod
-    async def start(cls, limit_bytes: int) -> _Worker:
+    async def spawn(cls, limit_bytes: int) -> _Worker:
         """A fresh interpreter importing only the parser, never a fork of the bot (13.2)."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -42,20 +42,17 @@ class _Worker:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        worker = cls(process)
+        return cls(process)
+
+    async def ready(self) -> None:
+        """Wait for the worker's greeting; the caller retires a worker that never sends it."""
         try:
             async with asyncio.timeout(_START_TIMEOUT_S):
-                ready, _ = await worker.answer()
+                greeting, _ = await self.answer()
         except (TimeoutError, asyncio.IncompleteReadError) as exc:
-            worker.kill()
             raise FeedParseError("the parser process did not start") from exc
-        except BaseException:
-            worker.kill()
-            raise
-        if ready != "ready":
-            worker.kill()
+        if greeting != "ready":
             raise FeedParseError("the parser process did not start")
-        return worker
 
     async def call(self, request: bytes) -> tuple[str, Any]:
         """Send one request and wait for its answer."""
@@ -78,6 +75,15 @@ class _Worker:
                 self.process.kill()
         if self.process.stdin is not None:
             self.process.stdin.close()
+
+    async def reap(self) -> None:
+        """Wait until the process has exited and its output pipe is closed.
+
+        Only then has asyncio closed the process transport; one left open past the event
+        loop fails at garbage collection, inside whichever code runs next.
+        """
+        assert self.process.stdout is not None
+        await asyncio.gather(self.process.stdout.read(), self.process.wait())
 
 
 class _Slot:
@@ -144,8 +150,16 @@ class ParserPool:
 
     async def _run(self, request: bytes) -> tuple[str, Any]:
         """One request on an idle (or new) worker, which is retired if anything went wrong."""
-        worker = self._idle.pop() if self._idle else await _Worker.start(self._limit_bytes)
-        self._workers.add(worker)
+        if self._idle:
+            worker = self._idle.pop()
+        else:
+            worker = await _Worker.spawn(self._limit_bytes)
+            self._workers.add(worker)
+            try:
+                await worker.ready()
+            except BaseException:
+                self._retire(worker)
+                raise
         try:
             kind, value = await asyncio.wait_for(worker.call(request), self._time_limit)
         except TimeoutError:
@@ -174,16 +188,13 @@ class ParserPool:
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
 
-    def close(self) -> None:
-        """Stop every worker now; parses still running fail, later ones raise RuntimeError."""
+    async def aclose(self) -> None:
+        """Stop every worker now and wait until each has exited; parses still running fail,
+        later ones raise RuntimeError."""
         self._closed = True
         for worker in list(self._workers):
             self._retire(worker)
-
-    async def aclose(self) -> None:
-        """``close`` and wait until every worker has exited."""
-        self.close()
-        await asyncio.gather(*(worker.process.wait() for worker in self._retired))
+        await asyncio.gather(*(worker.reap() for worker in self._retired))
         self._retired.clear()
 
     async def __aenter__(self) -> Self:

@@ -7,12 +7,14 @@ the feedparser path) costs seconds of parsing.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import psutil
@@ -165,3 +167,20 @@ def test_workers_die_with_a_process_killed_mid_parse(tmp_path: Path) -> None:
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+
+
+def test_a_closed_pool_leaves_no_process_transport_for_the_garbage_collector() -> None:
+    """An unreaped worker's transport fails at collection, inside whatever test runs next."""
+
+    async def use_and_close() -> None:
+        pool = ParserPool(max_workers=2)
+        await asyncio.gather(*(pool.parse(good_feed(f"g{n}"), {}, URL) for n in range(3)))
+        await pool.aclose()
+
+    gc.collect()  # earlier tests' garbage is not this test's
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(use_and_close())
+        gc.collect()
+    unclosed = [str(warning.message) for warning in caught if "transport" in str(warning.message)]
+    assert not unclosed, unclosed
