@@ -68,8 +68,8 @@ class Notifier(Protocol):
     (Discord's ``nonce`` and embed footer, Slack's message metadata). ``since`` is set when an
     earlier attempt may have reached the platform: the notifier then looks for its marker in
     the channel back to ``since`` and returns that message instead of posting again.
-    ``record_first`` marks output that cannot be read back (the terminal): the outbox records
-    such a row as sent before sending it, so a crash never repeats it.
+    ``record_first`` marks output that cannot be read back (the terminal): the outbox writes
+    such a row while its record as sent commits, so a crash neither repeats nor loses it.
     """
 
     platform: str

@@ -12,7 +12,8 @@ message id in a second one. A row attempted before (a crash or a lost answer in 
 sent with ``since``: the notifier first looks for the row's own marker in the channel back to
 when the row was queued and returns the message it finds instead of posting a second one, so
 no de-duplication window bounds the recovery. Output that cannot be read back (the terminal,
-``record_first``) is recorded as sent first, then written: a crash never repeats it.
+``record_first``) is written while its record as sent commits (``committed_while_writing``):
+a crash neither repeats nor loses it.
 """
 
 from __future__ import annotations

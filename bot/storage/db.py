@@ -12,15 +12,18 @@ on PostgreSQL an advisory lock keeps replicas that start together from migrating
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, event, func, inspect, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import DropTable
 
@@ -185,6 +188,29 @@ async def migrate(engine: AsyncEngine) -> None:
         if migrating is not engine:
             await migrating.dispose()
     log.debug("database schema is up to date")
+
+
+@asynccontextmanager
+async def committed_while_writing(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Commit the connection's transaction and run the body, which writes output nobody can
+    read back, so that a kill at any moment neither loses nor repeats that output.
+
+    A PostgreSQL commit is visible to others before its answer reaches us, so a body run after
+    awaiting the answer could be lost to a kill in between, and one run before sending COMMIT
+    repeated by a kill after it. So on PostgreSQL the COMMIT goes out first and the body runs
+    while the answer travels; a commit that then fails propagates (the record stays undone and
+    the output is repeated once, never lost). SQLite commits in-process, so it commits first.
+    """
+    if connection.dialect.name == "sqlite":
+        await connection.commit()
+        yield
+        return
+    commit = asyncio.ensure_future(connection.commit())
+    await asyncio.sleep(0)
+    try:
+        yield
+    finally:
+        await commit
 
 
 def describe_database_error(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.stories import Destination, Digest, EventKind, Story, StoryEvent
 from bot.core.tenancy import readers_of
 from bot.delivery.records import OutboxEntry, OutboxKind, OutboxStatus, destination_key
+from bot.storage.db import committed_while_writing
 from bot.storage.rows import (
     Readers,
     Repository,
@@ -183,25 +184,25 @@ class OutboxRepository(Repository):
         """Mark an unfinished row sent, then run the body that writes it (output that cannot
         be read back); yields False, and the body must write nothing, if it was finished.
 
-        The record commits before the body, which follows in the same step (it should write
-        without awaiting): a kill before the commit leaves the row to send again, and none
-        after it repeats the row. The connection returns to the pool only after the body.
+        The body should write without awaiting; ``committed_while_writing`` orders it against
+        the commit so that a kill at any point leaves the row either to send again or written,
+        never lost and never written twice.
         """
         async with self.engine.connect() as connection:
-            async with connection.begin():
-                result = await connection.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
-                    .values(
-                        status="sent",
-                        attempts=OutboxRow.attempts + 1,
-                        claimed_at=now,
-                        message_id=message_id[:200],
-                        sent_at=now,
-                        last_error=None,
-                    )
+            result = await connection.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
+                .values(
+                    status="sent",
+                    attempts=OutboxRow.attempts + 1,
+                    claimed_at=now,
+                    message_id=message_id[:200],
+                    sent_at=now,
+                    last_error=None,
                 )
-            yield bool(getattr(result, "rowcount", 0))
+            )
+            async with committed_while_writing(connection):
+                yield bool(getattr(result, "rowcount", 0))
 
     async def mark_sent(self, entry_id: int, message_id: str, now: datetime) -> None:
         """Record the platform's message id and mark the row sent."""

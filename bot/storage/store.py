@@ -43,6 +43,7 @@ from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.core.tenancy import OPERATOR, sees
 from bot.settings import mask_url_password
 from bot.storage.db import (
+    committed_while_writing,
     create_engine,
     describe_database_error,
     is_disk_full,
@@ -685,18 +686,17 @@ class Store:
     async def announcing(self, item_ids: Sequence[int]) -> AsyncIterator[None]:
         """Record these items as announced, then run the body that shows them.
 
-        The record commits first and the body follows in the same step (it should write
-        without awaiting anything): a kill before the commit leaves the items pending, so the
-        next start announces them; output that cannot be read back is never shown twice. The
-        connection goes back to the pool (one more round trip) only after the body.
+        The body should write without awaiting anything; ``committed_while_writing`` orders
+        it against the commit so that a kill at any point leaves the items either pending
+        (the next start announces them) or shown, never lost and never shown twice.
         """
         async with self._failures(), self._write_lock, self.engine.connect() as conn:
             if item_ids:
-                async with conn.begin():
-                    await conn.execute(
-                        update(ITEMS).where(ITEMS.c.id.in_(list(item_ids))).values(pending=False)
-                    )
-            yield
+                await conn.execute(
+                    update(ITEMS).where(ITEMS.c.id.in_(list(item_ids))).values(pending=False)
+                )
+            async with committed_while_writing(conn):
+                yield
 
     async def item_count(self, feed_id: int | None = None) -> int:
         """How many items are stored, overall or for one feed."""

@@ -13,8 +13,9 @@ from bot.stories.digest import digest_lines
 
 
 class ConsoleNotifier:
-    """Prints each alert or digest; ``record_first``: the outbox records it as sent, then it
-    prints, so a crash never prints a row twice (a terminal cannot be read back to check).
+    """Prints each alert or digest; ``record_first``: the outbox prints it while its record
+    as sent commits, so a crash never prints a row twice nor loses it (a terminal cannot be
+    read back to check).
     """
 
     platform = "console"

@@ -1,0 +1,108 @@
+"""Output nobody can read back (the terminal) is written while PostgreSQL's COMMIT travels.
+
+A PostgreSQL commit is visible to other sessions before its answer reaches the bot. Printing
+after the answer loses an item to a kill in that gap (the next start sees it announced);
+printing before COMMIT is sent repeats it. A deferred trigger slows each commit down by a
+second so the order can be observed from another connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from bot.core.errors import StorageUnavailable
+from bot.core.models import ParsedItem
+from bot.core.stories import Destination, StoryEvent
+from bot.delivery.outbox import Outbox
+from bot.storage.store import Store
+from tests.delivery.fakes import FakeChat
+from tests.delivery.rig import Rig
+from tests.stories.helpers import KIM, TRUMP, analysis
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+SLOW_COMMIT = """
+CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON items
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();
+CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON outbox
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();
+"""
+FAILING_COMMIT = """
+CREATE FUNCTION failing_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$;
+CREATE CONSTRAINT TRIGGER failing_commit AFTER UPDATE ON items
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION failing_commit();
+"""
+COMMITTING = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COMMIT%'"
+
+
+def dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def one_pending(store: Store) -> int:
+    feed = await store.add_feed("https://a.example/feed", NOW)
+    await store.store_items(feed.id, [], NOW, announce_first=0)
+    item = ParsedItem(key="g:1", link="https://a.example/1", title="t", summary="s", published=None)
+    fresh = await store.store_items(feed.id, [item], NOW, announce_first=0)
+    return fresh[0].id
+
+
+@pytest.fixture
+async def postgres(store: Store, database_url: str) -> asyncpg.Connection:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the commit order only differs on PostgreSQL")
+    watcher = await asyncpg.connect(dsn(database_url))
+    yield watcher
+    await watcher.close()
+
+
+async def test_the_body_runs_while_the_commit_is_in_flight(
+    store: Store, postgres: asyncpg.Connection
+) -> None:
+    item_id = await one_pending(store)
+    await postgres.execute(SLOW_COMMIT)
+    seen: list[int] = []
+    async with store.announcing([item_id]):
+        seen.append(await asyncio.wait_for(postgres.fetchval(COMMITTING), timeout=30))
+    assert seen == [1], "the output was written before COMMIT was sent or after its answer"
+    assert await store.pending_items() == []
+
+
+async def test_a_commit_that_fails_after_the_output_leaves_the_item_pending(
+    store: Store, postgres: asyncpg.Connection
+) -> None:
+    item_id = await one_pending(store)
+    await postgres.execute(FAILING_COMMIT)
+    with pytest.raises(StorageUnavailable):
+        async with store.announcing([item_id]):
+            pass
+    assert [item.id for item in await store.pending_items()] == [item_id]
+
+
+async def test_the_terminal_outbox_writes_while_the_commit_is_in_flight(
+    store: Store, postgres: asyncpg.Connection
+) -> None:
+    seen: list[int] = []
+
+    class Watched(FakeChat):
+        async def send_alert(
+            self, destination: Destination, event: StoryEvent, key: str, since: object = None
+        ) -> str:
+            seen.append(await asyncio.wait_for(postgres.fetchval(COMMITTING), timeout=30))
+            return await super().send_alert(destination, event, key)
+
+    rig = Rig(store)
+    await rig.subscribe("news")
+    hanoi = analysis(TRUMP, KIM, city="Hanoi", country="Vietnam", start="2019-02-27")
+    await rig.publish(await rig.room.item("a.example", "Trump, Kim", hanoi, rig.clock()))
+    await postgres.execute(SLOW_COMMIT)
+    console = Watched(platform="discord", record_first=True)
+    await Outbox(rig.repos.outbox, [console], clock=rig.clock).deliver_due()
+    assert seen == [1], "the alert was written before COMMIT was sent or after its answer"
+    assert [row.status for row in await rig.rows("news")] == ["sent"]
