@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.models import FeedInfo, NewItem, ParsedFeed, Validators
@@ -70,10 +70,13 @@ class Notifier(Protocol):
     the channel back to ``since`` and returns that message instead of posting again.
     ``record_first`` marks output that cannot be read back (the terminal): the outbox writes
     such a row while its record as sent commits, so a crash neither repeats nor loses it.
+    ``in_flight`` is how long after it was sent a post may still land: a row a crash left
+    unanswered is looked for in the channel only after that, while later rows go ahead.
     """
 
     platform: str
     record_first: bool
+    in_flight: timedelta
 
     async def ready(self) -> None:
         """Return once the platform can take posts (logged in); raise DeliveryError if not."""

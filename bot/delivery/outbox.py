@@ -84,6 +84,7 @@ class Outbox:
     ) -> None:
         self._repository = repository
         self._notifiers = {notifier.platform: notifier for notifier in notifiers}
+        self._landing = max((n.in_flight for n in notifiers), default=timedelta(0))
         self._clock = clock
         self._policy = policy or OutboxPolicy()
         self._sleep = sleep
@@ -148,13 +149,13 @@ class Outbox:
         recheck = self._policy.recheck.total_seconds()
         while stop is None or not stop.is_set():
             try:
-                entry = await self._repository.head(destination_id)
+                entry = await self._repository.head(destination_id, self._clock() - self._landing)
                 if entry is None or entry.destination.platform not in self._notifiers:
                     if stop is not None and destination_id in self._poked:
                         self._poked.discard(destination_id)
                         continue
                     return
-                wait = (entry.not_before - self._clock()).total_seconds()
+                wait = (self._due(entry) - self._clock()).total_seconds()
                 if wait > 0:
                     if stop is None:
                         return
@@ -177,6 +178,15 @@ class Outbox:
             report.outcomes[outcome] += 1
             if outcome not in FINISHED and stop is None:
                 return
+
+    def _due(self, entry: OutboxEntry) -> datetime:
+        """When a row may go: its hold, and for one a crash left in ``sending``, the end of
+        the time its post could still land (a look into the channel before then could miss
+        it and post the row twice)."""
+        if entry.status == "sending" and entry.claimed_at is not None:
+            in_flight = self._notifiers[entry.destination.platform].in_flight
+            return max(entry.not_before, entry.claimed_at + in_flight)
+        return entry.not_before
 
     async def _platform_ready(self, platform: str, stop: asyncio.Event | None) -> bool:
         """Wait for the platform's login, shared by its lanes; False if it is not ready yet."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.stories import Destination, Digest, EventKind, Story, StoryEvent
@@ -158,12 +158,16 @@ class OutboxRepository(Repository):
             )
             return list(rows)
 
-    async def head(self, destination_id: int) -> OutboxEntry | None:
-        """The oldest unfinished row of an enabled destination: the only one a lane may send."""
+    async def head(self, destination_id: int, settled: datetime) -> OutboxEntry | None:
+        """The row a lane sends next: the oldest unfinished row of an enabled destination,
+        after those a crash left in ``sending`` since ``settled`` (their posts may still be
+        landing; later rows need not wait for them)."""
+        landing = (OutboxRow.status == "sending") & (OutboxRow.claimed_at > settled)
         entries = await self._entries(
             (OutboxRow.destination_id == destination_id) & OutboxRow.status.in_(UNFINISHED),
             None,
             1,
+            first=case((landing, 1), else_=0),
         )
         return entries[0] if entries else None
 
@@ -340,8 +344,9 @@ class OutboxRepository(Repository):
         return len((await session.execute(statement)).all())
 
     async def _entries(
-        self, condition: Any, platforms: Sequence[str] | None, limit: int
+        self, condition: Any, platforms: Sequence[str] | None, limit: int, first: Any = None
     ) -> list[OutboxEntry]:
+        """Rows with their destinations, oldest first (``first`` sorts before the age)."""
         query = (
             select(OutboxRow, DestinationRow)
             .join(DestinationRow, DestinationRow.id == OutboxRow.destination_id)
@@ -350,7 +355,8 @@ class OutboxRepository(Repository):
         if platforms is not None:
             query = query.where(DestinationRow.platform.in_(list(platforms)))
         async with self._sessions() as session:
-            rows = await session.execute(query.order_by(OutboxRow.id).limit(limit))
+            order = [OutboxRow.id] if first is None else [first, OutboxRow.id]
+            rows = await session.execute(query.order_by(*order).limit(limit))
             return [_entry(row, destination) for row, destination in rows.all()]
 
     async def _stories_by_id(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.errors import DeliveryError
 from bot.core.stories import Destination, Digest, StoryEvent
@@ -33,6 +33,7 @@ class FakeChat:
 
     platform: str = "discord"
     record_first: bool = False
+    in_flight: timedelta = timedelta(seconds=35)
     ready_calls: int = 0
     messages: list[Posted] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)

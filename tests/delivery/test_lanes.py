@@ -85,6 +85,7 @@ async def test_nothing_is_sent_or_recovered_before_the_platform_is_ready(rig: Ri
     assert [row.status for row in await rig.rows()] == ["sending", "pending"]
     assert len(rig.chat.messages) == 1, "the platform has the first post; we never heard"
 
+    rig.clock.advance(rig.chat.in_flight)  # the restart comes after the post could still land
     restarted = FakeChat(messages=rig.chat.messages, by_key=rig.chat.by_key)
     restarted.gate = asyncio.Event()  # not logged in yet
     outbox = Outbox(rig.repos.outbox, [restarted], clock=rig.clock, policy=QUICK)
@@ -97,6 +98,32 @@ async def test_nothing_is_sent_or_recovered_before_the_platform_is_ready(rig: Ri
     (first, second) = restarted.sinces
     assert first[1] is not None, "the row in flight is looked up before it is re-sent"
     assert second[1] is None, "a first attempt is just sent"
+    assert [row.status for row in await rig.rows()] == ["sent", "sent"]
+
+
+async def test_a_row_left_in_flight_is_looked_up_only_once_its_post_can_no_longer_land(
+    rig: Rig,
+) -> None:
+    """A post still open at the platform when the bot died may land seconds later: reading
+    the channel before then would miss it and post the row a second time. Later rows of the
+    channel go ahead meanwhile."""
+    await rig.subscribe("news")
+    await story(rig)
+    rig.chat.crash_after_post = True
+    with suppress(Crash):
+        await rig.outbox.deliver_due()
+    assert [row.status for row in await rig.rows()] == ["sending"]
+    await story(rig, "b.example", VENUE)
+    rig.chat.sinces.clear()
+    restarted = rig.new_outbox()
+    rig.clock.advance(rig.chat.in_flight - timedelta(seconds=1))
+    await restarted.deliver_due()
+    assert [since for _, since in rig.chat.sinces] == [None], "only the later row went"
+    assert [row.status for row in await rig.rows()] == ["sending", "sent"]
+    rig.clock.advance(timedelta(seconds=1))
+    await restarted.deliver_due()
+    assert [since is not None for _, since in rig.chat.sinces] == [False, True]
+    assert [m.kind for m in rig.chat.messages] == ["new", "update"], "none lost, none doubled"
     assert [row.status for row in await rig.rows()] == ["sent", "sent"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from bot.core.stories import Destination, Digest, Story, StoryEvent
@@ -20,6 +20,7 @@ class ConsoleNotifier:
 
     platform = "console"
     record_first = True
+    in_flight = timedelta(0)  # a row is never left in ``sending``
 
     def __init__(self, stream: TextIO | None = None, width: int = 100) -> None:
         self._stream = stream if stream is not None else sys.stdout

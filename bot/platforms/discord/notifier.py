@@ -84,6 +84,7 @@ class DiscordNotifier:
 
     platform = "discord"
     record_first = False
+    in_flight = timedelta(seconds=35)  # our post timeout is 30 s
 
     def __init__(self, client: discord.Client, *, timeout: float = 30.0) -> None:
         self._client = client

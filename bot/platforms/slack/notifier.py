@@ -61,6 +61,7 @@ class SlackNotifier:
 
     platform = "slack"
     record_first = False
+    in_flight = timedelta(seconds=35)  # our post timeout is 30 s
 
     def __init__(self, client: AsyncWebClient, *, timeout: float = 30.0) -> None:
         self._client = client
