@@ -110,6 +110,7 @@ async def main() -> int:
                 result = await soak.run(lambda line: print("  " + line, flush=True))
                 print(result.line(), flush=True)
                 print(f"  last post per channel, s after the last start: {result.last_by_channel}")
+                print(f"  widest spread: {result.widest}")
                 if result.lost or result.doubled:
                     print(f"  lost {result.lost}\n  doubled {result.doubled}")
                     print(result.log_tail)
