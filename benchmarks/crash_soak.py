@@ -9,7 +9,9 @@ Each platform and backend gets ``rounds`` passes over the seven kill stages (fet
 analysis, insert, send, answered, recovery) against ten channels (one hung, one rate-limited,
 one gone) on a fake platform on 127.0.0.1; see tests/delivery/crashrig.py for what each stage
 means. Prints per run: kills, alerts expected, lost, doubled, seconds from the last start to
-the last alert, and how far apart (seconds) one story's alerts landed in the healthy channels.
+the last alert, and how far apart (seconds) one story's alerts landed in the healthy channels,
+also less each channel's own pacing of the posts it got before (Slack: one per second per
+channel), which is what the hung and rate-limited channels must not add to (2 s at most).
 
 ``--platform terminal`` runs ``newsbot run --show-all`` with no chat token instead and kills
 it at eight stages (fetch, article, analysis, stored, recovery, filed, recorded, printing; see
@@ -123,13 +125,15 @@ async def main() -> int:
     doubled = sum(len(r.doubled) for r in results)
     slowest = max(r.deliver_after_restart for r in results)
     spread = max(r.max_spread for r in results)
+    paced = max(r.paced_spread for r in results)
     print(
         f"\nTOTAL {kills} kills, {sum(r.expected for r in results)} alerts expected: "
         f"{lost} lost, {doubled} doubled; slowest final delivery {slowest:.1f} s after the "
-        f"restart (limit 60 s); healthy channels within {spread:.2f} s of each other "
-        f"(limit 2 s); {time.monotonic() - started:.0f} s in all"
+        f"restart (limit 60 s); healthy channels within {spread:.2f} s of each other, "
+        f"{paced:.2f} s less each channel's own pacing (limit 2 s); "
+        f"{time.monotonic() - started:.0f} s in all"
     )
-    return status or (0 if not lost and not doubled and slowest <= 60 and spread <= 2 else 1)
+    return status or (0 if not lost and not doubled and slowest <= 60 and paced <= 2 else 1)
 
 
 if __name__ == "__main__":

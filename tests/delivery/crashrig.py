@@ -57,6 +57,7 @@ STAGES = ("fetch", "article", "analysis", "insert", "send", "answered", "recover
 HEALTHY = 7
 HUNG, LIMITED, GONE = "hung", "limited", "gone"
 RETRY_AFTER = 4.0
+PACE = {"discord": 0.0, "slack": 1.0}  # seconds between two posts to one channel (bot/app.py)
 
 PAIRS = [
     ("President", "leader", "Donald Trump", "Kim Jong Un", "Hanoi", "Vietnam"),
@@ -492,6 +493,7 @@ class Result:
     deliver_after_restart: float = 0.0
     login_after_restart: float = 0.0
     max_spread: float = 0.0
+    paced_spread: float = 0.0  # the spread less each channel's own pacing of earlier posts
     unanswered: int = 0  # posts of rows a kill left unanswered, left out of the spread
     widest: str = ""  # the story, life and per-channel landing times of the widest spread
     gone_posts: int = 0
@@ -506,7 +508,8 @@ class Result:
             f"delivered {self.deliver_after_restart:5.1f} s after the last start "
             f"({self.login_after_restart:4.1f} s of it before login), "
             f"other channels within {self.max_spread:4.2f} s of each other"
-            f" ({self.unanswered} row(s) a kill left unanswered not counted)"
+            f" ({self.paced_spread:4.2f} s less each channel's own pacing;"
+            f" {self.unanswered} row(s) a kill left unanswered not counted)"
             + (f", missed triggers {dict(self.missed_triggers)}" if self.missed_triggers else "")
         )
 
@@ -664,6 +667,14 @@ class Soak:
         await self._kill()
         self.result.log_tail = self.log.read_text(errors="replace")[-4000:]
 
+    def _posted_before(self, post: Post) -> int:
+        """Posts its channel got earlier in the same life (paced one after another)."""
+        return sum(
+            1
+            for other in self.platform.posts
+            if other.channel == post.channel and other.life == post.life and other.at < post.at
+        )
+
     def _check(self, retried: set[str]) -> None:
         result = self.result
         expected = self._expected()
@@ -695,5 +706,12 @@ class Soak:
             widest = max(complete, key=lambda ps: max(p.at for p in ps) - min(p.at for p in ps))
             first = min(p.at for p in widest)
             result.max_spread = max(p.at for p in widest) - first
-            landed = ", ".join(f"{p.channel} +{p.at - first:.2f}" for p in widest)
+            pace = PACE[self.result.platform]
+            result.paced_spread = max(
+                max(due) - min(due)
+                for due in ([p.at - pace * self._posted_before(p) for p in ps] for ps in complete)
+            )
+            landed = ", ".join(
+                f"{p.channel} +{p.at - first:.2f} ({self._posted_before(p)} before)" for p in widest
+            )
             result.widest = f"{widest[0].alert_city} in life {widest[0].life}: {landed}"
