@@ -344,7 +344,8 @@ class ChaosDiscord(discord_fake.FakeDiscord, Platform):
         message = super()._create(channel_id, body)
         if len(self.messages.get(channel_id, [])) > known:
             footer = "".join(str(e.get("footer", {}).get("text", "")) for e in body["embeds"])
-            marker = (footer + str(body.get("content") or "")).rsplit("ref ", 1)[-1]
+            carrier = footer if "ref " in footer else str(body.get("content") or "")
+            marker = carrier.rsplit("ref ", 1)[-1].strip()
             city = None
             if str(body.get("content") or "").startswith("**New summit story"):
                 city = next(
