@@ -2,8 +2,9 @@
 
 Serves ``--feeds`` RSS feeds on 127.0.0.1 (each gains an item every ``--item-every`` seconds),
 starts ``--replicas`` real `newsbot run --show-all` processes on one fresh PostgreSQL database,
-``kill -9``s the replica holding the chat lease after ``--kill-after`` seconds, and at the end
-prints, from the feed server's own request log and the replicas' terminal output:
+``kill -9``s one after ``--kill-after`` seconds (``--kill leader``: the one holding the chat lease;
+``--kill feeds``: the one that fetched the most feeds last, so its feeds must move), and at the
+end prints, from the feed server's own request log and the replicas' terminal output:
 
 - fetches per feed per poll interval (each replica sends its own User-Agent),
 - how many items were announced once, twice or never,
@@ -35,7 +36,8 @@ import asyncpg
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
-NEWSBOT = ROOT / ".venv" / "bin" / "newsbot"
+# The venv running this script (a git worktree has none of its own; set PYTHONPATH to it).
+NEWSBOT = Path(sys.executable).parent / "newsbot"
 KEEP_ITEMS = 20
 
 
@@ -132,6 +134,20 @@ async def chat_holder(url: str) -> str | None:
         await conn.close()
 
 
+def last_fetchers(server: FeedServer) -> Counter[str]:
+    """Feeds per replica (User-Agent) that fetched them last: who polls which feed now."""
+    last = {feed: agent for _, feed, agent in server.requests}
+    return Counter(agent for agent in last.values() if agent.startswith("replica-"))
+
+
+def busiest(server: FeedServer) -> int | None:
+    """The replica that fetched the most feeds last, whose death leaves the most to move."""
+    counts = last_fetchers(server)
+    if not counts:
+        return None
+    return int(counts.most_common(1)[0][0].removeprefix("replica-"))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -144,7 +160,13 @@ async def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--interval", type=int, default=60, help="poll interval (s, ≥ 60)")
     parser.add_argument("--item-every", type=float, default=45, help="new item per feed (s)")
-    parser.add_argument("--kill-after", type=float, default=240, help="kill the leader at (s)")
+    parser.add_argument("--kill-after", type=float, default=240, help="kill a replica at (s)")
+    parser.add_argument(
+        "--kill",
+        choices=("leader", "feeds"),
+        default="leader",
+        help="kill -9 the chat leader, or the replica that fetched the most feeds last",
+    )
     args = parser.parse_args()
     if not args.postgres_url:
         parser.error("give --postgres-url or set NEWSBOT_TEST_POSTGRES_URL")
@@ -181,12 +203,24 @@ async def main() -> None:
             if not lease_moves or lease_moves[-1][1] != holder:
                 lease_moves.append((time.time(), holder))
             elapsed = time.time() - began
-            if killed_index is None and elapsed >= args.kill_after and holder:
-                pid = int(holder.split(":")[1])
-                killed_index = next(i for i, p in enumerate(procs) if p.pid == pid)
-                os.kill(pid, signal.SIGKILL)
-                killed_at = time.time()
-                print(f"{elapsed:6.0f} s: kill -9 replica-{killed_index} (chat leader)", flush=True)
+            if killed_index is None and elapsed >= args.kill_after:
+                if args.kill == "leader" and holder:
+                    pid = int(holder.split(":")[1])
+                    killed_index = next(i for i, p in enumerate(procs) if p.pid == pid)
+                elif args.kill == "feeds":
+                    killed_index = busiest(server)
+                if killed_index is not None:
+                    victim = procs[killed_index]
+                    victim.kill()  # SIGKILL to our own child
+                    killed_at = time.time()
+                    leader = holder is not None and holder.split(":")[1] == str(victim.pid)
+                    owned = last_fetchers(server)[f"replica-{killed_index}"]
+                    print(
+                        f"{elapsed:6.0f} s: kill -9 replica-{killed_index} "
+                        f"({'the' if leader else 'not the'} chat leader; last fetcher of "
+                        f"{owned}/{args.feeds} feeds)",
+                        flush=True,
+                    )
             if int(elapsed) % 60 == 0:
                 print(f"{elapsed:6.0f} s: {len(server.requests)} fetches", flush=True)
     finally:
@@ -282,7 +316,8 @@ def report(
         if waits:
             print(
                 f"  feeds it polled last: {len(waits)}; first fetch by a live replica after "
-                f"the kill: max {max(w for w, _ in waits):.1f} s, gap since its last fetch: "
+                f"the kill: median {statistics.median(w for w, _ in waits):.1f} s, "
+                f"max {max(w for w, _ in waits):.1f} s; gap since its last fetch: "
                 f"max {max(g for _, g in waits):.1f} s (interval {interval} s)"
             )
         for at, holder in lease_moves:

@@ -198,8 +198,10 @@ class Fetcher:
             for _ in range(self._limits.max_redirects + 1):
                 answer = await self._exchange(session, current, validators, accept, moved_hop)
                 if not isinstance(answer, _Redirect):
-                    moved = redirected and all_permanent
-                    return replace(answer, url=requested, permanent_url=current if moved else None)
+                    if not redirected:
+                        return answer  # already names the requested URL, with no move
+                    moved = current if all_permanent else None
+                    return replace(answer, url=requested, permanent_url=moved)
                 redirected = True
                 all_permanent = all_permanent and answer.permanent
                 target = self._policy.check_url(answer.target, redirected_from=current)
@@ -264,19 +266,20 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators is not None and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        shown = safe_url(url)
         try:
             async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 return await self._answer(resp, url, validators)
         except AddressNotAllowed as exc:
             # Raised by the guarded resolver, which does not know the URL.
-            raise AddressNotAllowed(str(exc), url=shown) from exc
+            raise AddressNotAllowed(str(exc), url=safe_url(url)) from exc
         except aiohttp.ConnectionTimeoutError as exc:
+            shown = safe_url(url)
             raise FetchTimeout(
                 f"timeout: could not connect to {shown} within {self._limits.connect_timeout:g} s",
                 url=shown,
             ) from exc
         except aiohttp.ClientError as exc:
+            shown = safe_url(url)
             raise ConnectionFailed(
                 f"connection failed: {shown}: {_describe(exc)}", url=shown
             ) from exc
@@ -284,12 +287,15 @@ class Fetcher:
     async def _answer(
         self, resp: aiohttp.ClientResponse, url: str, sent: Validators | None
     ) -> FetchResult | _Redirect:
-        """Interpret one response: a redirect to follow, a 304, a body, or an HTTP error."""
-        shown = safe_url(url)
+        """Interpret one response: a redirect to follow, a 304, a body, or an HTTP error.
+
+        The URL is made safe to show only for an error: most answers need no message.
+        """
         status = resp.status
         if status in _REDIRECTS:
             location = resp.headers.get("Location")
             if not location:
+                shown = safe_url(url)
                 raise HttpStatusError(
                     f"http error: {shown} answered {status} without a Location header",
                     status=status,
@@ -310,32 +316,38 @@ class Fetcher:
                 if status in _RETRY_AFTER_STATUSES
                 else None
             )
+            shown = safe_url(url)
             raise HttpStatusError(
                 f"http error: {shown} answered {status} {_phrase(status)}".rstrip(),
                 status=status,
                 url=shown,
                 retry_after=retry_after,
             )
-        body = await self._read_body(resp, shown)
+        body = await self._read_body(resp, url)
         validators = Validators(headers.get("etag"), headers.get("last-modified"))
         return FetchResult(url, url, status, body, headers, validators)
 
-    async def _read_body(self, resp: aiohttp.ClientResponse, shown: str) -> bytes:
+    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         """Read the decoded body in chunks and stop the moment it passes the cap (A4)."""
         cap = self._limits.max_bytes
-        too_large = TooLarge(
-            f"too large: {shown} sent more than {_size(cap)} (after decompression)", url=shown
-        )
         if resp.content_length is not None and resp.content_length > cap:
             resp.close()
-            raise too_large
+            raise _too_large(url, cap)
         body = bytearray()
         async for chunk in resp.content.iter_chunked(_CHUNK):
             body += chunk
             if len(body) > cap:
                 resp.close()
-                raise too_large
+                raise _too_large(url, cap)
         return bytes(body)
+
+
+def _too_large(url: str, cap: int) -> TooLarge:
+    """The error for a body over the cap, built only when one is (it formats the URL)."""
+    shown = safe_url(url)
+    return TooLarge(
+        f"too large: {shown} sent more than {_size(cap)} (after decompression)", url=shown
+    )
 
 
 def _flatten(headers: CIMultiDictProxy[str]) -> dict[str, str]:

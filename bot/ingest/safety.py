@@ -70,6 +70,8 @@ _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
 # The longest URL newsbot fetches or stores (the feed URL column and its index).
 MAX_URL_LENGTH = 2048
+# URLs that passed check_url remembered per policy (more than a bot's feeds; then forgotten).
+_MAX_PASSED = 10_000
 _HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?")
 
 
@@ -212,6 +214,7 @@ class AddressPolicy:
             names.add((host.rstrip("."), port))
         self._networks = tuple(networks)
         self._names = frozenset(names)
+        self._passed: dict[str, str] = {}
 
     def host_allowed(self, host: str, port: int | None = None) -> bool:
         """Hosts the operator named explicitly skip the address check (e.g. an internal server)."""
@@ -235,8 +238,23 @@ class AddressPolicy:
     def check_url(self, url: str, *, redirected_from: str | None = None) -> str:
         """Normalise ``url`` and refuse a literal-IP host now: aiohttp never resolves those.
 
-        ``redirected_from`` is the hop that sent us here; see the class docstring.
+        ``redirected_from`` is the hop that sent us here; see the class docstring. The verdict
+        depends on the string and this (immutable) policy alone, so a URL that passed once,
+        like a feed polled every interval, is not parsed again.
         """
+        if redirected_from is None:
+            passed = self._passed.get(url)
+            if passed is not None:
+                return passed
+        normal = self._checked(url, redirected_from)
+        if redirected_from is None:
+            if len(self._passed) >= _MAX_PASSED:
+                self._passed.clear()
+            self._passed[url] = normal
+        return normal
+
+    def _checked(self, url: str, redirected_from: str | None) -> str:
+        """The check itself, run once per URL that passes."""
         normal = normalise_url(url)
         if len(normal) > MAX_URL_LENGTH:
             raise AddressNotAllowed(

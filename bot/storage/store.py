@@ -74,6 +74,8 @@ _MAX_ETAG = 500
 _MAX_LAST_MODIFIED = 100
 # Long enough for a fetch, a parse and the write; a dead replica's feeds wait no longer.
 DEFAULT_LEASE = timedelta(minutes=2)
+# How long a SQLite poll write without items waits for others to share its commit.
+POLL_LINGER_S = 0.01
 
 
 class DuplicateFeed(InvalidInput):
@@ -125,7 +127,9 @@ class Store:
         # SQLite pays an fsync per commit and has one writer: concurrent polls share commits
         # and bulk statements. PostgreSQL already groups concurrent commits in its WAL writer.
         self._group: GroupCommit[AsyncConnection, _Poll, list[NewItem]] | None = (
-            None if postgres else GroupCommit(self._writing, self._record_polls)
+            None
+            if postgres
+            else GroupCommit(self._writing, self._record_polls, linger=POLL_LINGER_S)
         )
         self._insert_items_statement = (
             (pg_insert if postgres else sqlite_insert)(ITEMS)
@@ -442,7 +446,9 @@ class Store:
             new_url=new_url,
         )
         if self._group is not None:
-            return await self._group.run(poll)
+            # Only a poll without items (a 304) waits to share its commit: it is cheap to
+            # write, while one with new items has callers waiting to announce them.
+            return await self._group.run(poll, patient=not items)
         async with self._writing() as conn:
             return (await self._record_polls(conn, [poll]))[0]
 

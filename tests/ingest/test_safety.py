@@ -172,6 +172,20 @@ def test_check_url_judges_literal_ips_now_and_leaves_names_to_connect_time() -> 
     assert info.value.url == "http://169.254.169.254/latest/meta-data/"
 
 
+def test_a_remembered_verdict_never_lets_a_refused_url_or_a_redirect_hop_through() -> None:
+    policy = AddressPolicy(["127.0.0.1"])
+    url = "http://127.0.0.1:8001/f"
+    assert policy.check_url(" HTTP://127.0.0.1:8001/f") == url
+    assert policy.check_url(" HTTP://127.0.0.1:8001/f") == url
+    # The same URL reached by a redirect from another port is judged as a hop, not remembered.
+    policy.check_url(url)
+    with pytest.raises(AddressNotAllowed, match="a redirect may not move to"):
+        policy.check_url(url, redirected_from="http://127.0.0.1:8000/f")
+    for _ in range(2):
+        with pytest.raises(AddressNotAllowed, match="loopback"):
+            AddressPolicy().check_url(url)
+
+
 def test_safe_url_drops_query_fragment_and_credentials() -> None:
     assert safe_url("https://u:p@example.com/rss?token=abc#top") == "https://example.com/rss"
 

@@ -54,8 +54,10 @@ class Ledger:
         return [name.upper() for name in names]
 
 
-def group(ledger: Ledger, max_batch: int = 64) -> GroupCommit[list[str], str, str]:
-    return GroupCommit(ledger.begin, ledger.write, max_batch=max_batch)
+def group(
+    ledger: Ledger, max_batch: int = 64, linger: float = 0.0
+) -> GroupCommit[list[str], str, str]:
+    return GroupCommit(ledger.begin, ledger.write, max_batch=max_batch, linger=linger)
 
 
 async def test_concurrent_requests_share_transactions_and_get_their_own_results() -> None:
@@ -67,6 +69,30 @@ async def test_concurrent_requests_share_transactions_and_get_their_own_results(
     # All ten were queued before the writer ran: batches of at most four, in order.
     assert ledger.committed == [names[0:4], names[4:8], names[8:10]]
     assert ledger.rolled_back == []
+
+
+async def test_patient_requests_arriving_apart_wait_for_company_up_to_the_linger() -> None:
+    ledger = Ledger()
+    writer = group(ledger, max_batch=3, linger=5.0)
+
+    async def later(name: str, delay: float, patient: bool) -> str:
+        await asyncio.sleep(delay)
+        return await writer.run(name, patient=patient)
+
+    started = asyncio.get_running_loop().time()
+    # Three requests 10 ms apart fill the batch: it is written then, not after 5 s.
+    results = await asyncio.gather(*(later(f"j{n}", n * 0.01, True) for n in range(3)))
+    assert results == ["J0", "J1", "J2"]
+    assert ledger.committed == [["j0", "j1", "j2"]]
+    # An impatient request ends the wait at once and takes the patient ones along.
+    results = await asyncio.gather(later("p", 0, True), later("now", 0.01, False))
+    assert results == ["P", "NOW"]
+    assert ledger.committed[-1] == ["p", "now"]
+    assert asyncio.get_running_loop().time() - started < 2.0
+
+    short = group(ledger, linger=0.02)
+    assert await short.run("alone", patient=True) == "ALONE"
+    assert ledger.committed[-1] == ["alone"]
 
 
 async def test_a_failing_request_is_rolled_back_and_the_others_rewritten_alone() -> None:
@@ -131,6 +157,27 @@ async def test_concurrent_polls_on_sqlite_commit_together(tmp_path: Path) -> Non
             info = await store.get_feed(feed_id)
             assert (info.title, info.validators.etag) == (f"feed {feed_id}", f'"{feed_id}"')
             assert await store.item_count(feed_id) == 3
+    finally:
+        await store.close()
+
+
+async def test_polls_finishing_apart_on_sqlite_still_share_commits(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}")
+    try:
+        feed_ids = await _feeds(store, 10)
+        commits: list[int] = []
+        event.listen(store.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+
+        async def not_modified(n: int, feed_id: int) -> None:
+            await asyncio.sleep(n * 0.001)  # 304s come back a millisecond or so apart
+            await store.record_poll(
+                feed_id, now=NOW, next_poll_at=NOW + timedelta(minutes=n), validators=Validators()
+            )
+
+        await asyncio.gather(*(not_modified(n, feed_id) for n, feed_id in enumerate(feed_ids)))
+        assert len(commits) <= 3  # not one per poll
+        for n, feed_id in enumerate(feed_ids):
+            assert (await store.get_feed(feed_id)).next_poll_at == NOW + timedelta(minutes=n)
     finally:
         await store.close()
 
