@@ -180,7 +180,8 @@ def document_frequencies() -> tuple[dict[str, float], float]:
 def pair_matrix(
     ordered: list[tuple[str, Report]], gold: dict[str, str], model: Model
 ) -> tuple[Any, ...]:
-    """Features and labels of the pairs clustering can compare: published within the horizon.
+    """Features, labels, positions and, for same-event pairs, the event of the pairs clustering
+    can compare: those published within the horizon.
 
     Pairs years apart are easy negatives that clustering never sees; fitted on, they teach
     the model that any gap is damning and drown out the evidence among one week's reports.
