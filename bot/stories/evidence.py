@@ -49,9 +49,12 @@ FEATURES = (
     "countries",
     "pair_same",
     "counterpart_other",
+    "headline_apart",
 )
 _DAY_TOLERANCE = timedelta(days=2)
 _NEAR_DAYS = 14.0
+_DISTINCT_IDF = 4.0  # a name rarer than this in a headline says which meeting it is
+_APART_SCALE = math.log1p(20.0)
 
 
 def _place(value: str | None) -> str | None:
@@ -144,10 +147,47 @@ def _gap_days(a: datetime, b: datetime) -> float:
 
 
 def _weighted(
-    common: AbstractSet[str], union: AbstractSet[str], idf: Mapping[str, float], rare: float
+    common: AbstractSet[str],
+    union: AbstractSet[str],
+    idf: Mapping[str, float],
+    rare: float,
+    floor: float = 0.0,
 ) -> float:
-    total = sum(idf.get(term, rare) for term in union)
+    """The IDF mass of the shared terms over that of all terms (at least ``floor``)."""
+    total = max(sum(idf.get(term, rare) for term in union), floor)
     return sum(idf.get(term, rare) for term in common) / total if total else 0.0
+
+
+def _unexplained(
+    headline: frozenset[str], other: AbstractSet[str], idf: Mapping[str, float], rare: float
+) -> float:
+    """How much of a headline's rare names the other report never mentions, by IDF mass."""
+    return sum(
+        weight for term in headline - other if (weight := idf.get(term, rare)) >= _DISTINCT_IDF
+    )
+
+
+def _mentions(report: Report, text_names: AbstractSet[str]) -> AbstractSet[str]:
+    """The names a report's text mentions, and those of the facts extracted from it."""
+    facts = report.facts
+    stated = [facts.city, facts.country, facts.venue, *(p.name for p in facts.participants)]
+    return text_names | names(" ".join(part for part in stated if part))
+
+
+def _headlines_apart(
+    a: tuple[frozenset[str], AbstractSet[str]],
+    b: tuple[frozenset[str], AbstractSet[str]],
+    idf: Mapping[str, float],
+    rare: float,
+) -> float:
+    """Both headlines name someone or somewhere the other report never does.
+
+    "Biden meets Abbas" and "Biden meets King Hamad" share a template and a host, but each
+    headline's rare name is missing from the other; one side alone (a vague headline) is
+    no evidence, hence the smaller of the two.
+    """
+    apart = min(_unexplained(a[0], b[1], idf, rare), _unexplained(b[0], a[1], idf, rare))
+    return math.log1p(apart) / _APART_SCALE
 
 
 def features(a: Report, b: Report, model: Model | None = None) -> tuple[float, ...]:
@@ -188,10 +228,15 @@ def features(a: Report, b: Report, model: Model | None = None) -> tuple[float, .
         float(in_dates),
         float(city_a is not None and city_b is not None and city_a != city_b),
         _near(a.facts, b.facts),
-        _weighted(head_a & head_b, head_a | head_b, idf, rare),
+        # Two headlines naming only "Trump" share little: their overlap is weighed against
+        # at least one unseen name's IDF, not against "Trump" alone.
+        _weighted(head_a & head_b, head_a | head_b, idf, rare, floor=rare),
         _countries(a.facts, b.facts),
         pair_same,
         counterpart_other,
+        _headlines_apart(
+            (head_a, _mentions(a, names_a)), (head_b, _mentions(b, names_b)), idf, rare
+        ),
     )
 
 

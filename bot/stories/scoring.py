@@ -24,6 +24,9 @@ class Scores:
     largest_split: int
     split_event: str | None
     cross_city_merges: tuple[tuple[str, str], ...]
+    pairs_correct: int
+    pairs_predicted: int
+    pairs_gold: int
 
     def render(self, label: str) -> str:
         """A few readable lines."""
@@ -116,4 +119,7 @@ def score(
         largest_split=split,
         split_event=split_event,
         cross_city_merges=tuple(sorted(merges)),
+        pairs_correct=both,
+        pairs_predicted=len(same_story),
+        pairs_gold=len(same_event),
     )

@@ -9,6 +9,9 @@ from bot.stories.evidence import FEATURES, Model, features, shipped_model, state
 from tests.stories.helpers import KIM, MOON, PUTIN, TRUMP, analysis, day
 from tests.stories.test_cluster import report, story
 
+BIDEN = {"name": "Joe Biden", "country": "United States"}
+ABBAS = {"name": "Mahmoud Abbas"}
+HAMAD = {"name": "Hamad bin Isa Al Khalifa", "country": "Bahrain"}
 PREVIEW = "Trump and Kim Jong-un to hold second summit in Hanoi, Vietnam on Wednesday"
 
 
@@ -105,3 +108,35 @@ def test_headline_names_and_participant_countries_are_compared() -> None:
     assert _value(a, c, "headline") == 0.0
     assert _value(a, b, "countries") == 0.5
     assert _value(a, c, "countries") == 0.0
+
+
+def test_a_name_shared_by_every_headline_is_little_agreement() -> None:
+    model = shipped_model()
+    a = report(analysis(TRUMP), day("2019-06-05"), "Trump turns sour")
+    b = report(analysis(TRUMP), day("2019-06-05"), "Why young royals snubbed Trump")
+    shared = features(a, b, model)[FEATURES.index("headline")]
+    assert 0.0 < shared < 0.5, "Trump alone is common: it cannot make two headlines one"
+
+
+def test_headlines_naming_different_counterparts_are_apart() -> None:
+    model = shipped_model()
+    abbas = report(
+        analysis(BIDEN, ABBAS), day("2022-07-15"), "Readout of President Biden's Meeting with Abbas"
+    )
+    hamad = report(
+        analysis(BIDEN, HAMAD), day("2022-07-16"), "Readout of President Biden's Meeting with Hamad"
+    )
+    vague = report(analysis(BIDEN), day("2022-07-16"), "Readout of President Biden's Meeting")
+    assert features(abbas, hamad, model)[FEATURES.index("headline_apart")] > 0.5
+    assert features(abbas, vague, model)[FEATURES.index("headline_apart")] == 0.0
+
+
+def test_a_headline_name_the_other_report_states_as_a_fact_is_explained() -> None:
+    model = shipped_model()
+    preview = report(analysis(TRUMP, KIM, city="Hanoi"), day("2019-02-25"), "Kim to meet in Hanoi")
+    arrival = report(
+        analysis(KIM, TRUMP, city="Hanoi"),
+        day("2019-02-26"),
+        "North Korean leader arrives by train",
+    )
+    assert features(preview, arrival, model)[FEATURES.index("headline_apart")] == 0.0

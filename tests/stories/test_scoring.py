@@ -27,6 +27,7 @@ def test_split_and_merge_by_hand() -> None:
     assert result.largest_split == 2
     assert result.split_event == "e1"
     assert result.cross_city_merges == ()  # c has no city
+    assert (result.pairs_correct, result.pairs_predicted, result.pairs_gold) == (1, 2, 3)
 
 
 def test_a_story_with_two_cities_of_two_events_is_a_cross_city_merge() -> None:
