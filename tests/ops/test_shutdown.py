@@ -63,6 +63,11 @@ def outbox(db: Path) -> Counter[str]:
         return Counter()
 
 
+def writing(pid: int) -> bool:
+    """Whether the process's main thread is blocked writing to a pipe (its kernel wait channel)."""
+    return "pipe_write" in Path(f"/proc/{pid}/wchan").read_text(errors="replace")
+
+
 def unread(fd: int) -> int:
     """Bytes waiting in a pipe."""
     size = bytearray(4)
@@ -99,10 +104,11 @@ def test_sigterm_with_a_delivery_in_flight_loses_and_doubles_nothing(
                 f"no delivery was ever in flight; outbox {outbox(db)}, "
                 f"{unread(bot.stdout.fileno())} bytes unread\n" + b"".join(errors).decode()[-3000:]
             )
-            # A sent row and a pipe nobody drains, unchanged for a second: the bot is blocked
-            # inside the notifier's write (a console write otherwise takes microseconds).
+            # A sent row, and the main thread in a pipe write for a second with the pipe
+            # unchanged: the bot is blocked inside a console write (one otherwise takes
+            # microseconds; a bot busy analysing while a few blocks wait is not blocked).
             waiting = unread(bot.stdout.fileno())
-            stuck = outbox(db)["sent"] > 0 and waiting > 0
+            stuck = outbox(db)["sent"] > 0 and waiting > 0 and writing(bot.pid)
             if not stuck or waiting != last_unread:
                 blocked_since = None
             elif blocked_since is None:
