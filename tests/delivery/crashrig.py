@@ -435,27 +435,27 @@ def bot_env(database_url: str, work: Path) -> dict[str, str]:
     }
 
 
-async def count(database_url: str, sql: str) -> int:
-    """One number from the bot's database, read from outside the bot."""
+async def column(database_url: str, sql: str) -> list[Any]:
+    """The first column of a query on the bot's database, read from outside the bot."""
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
-            return int((await connection.execute(text(sql))).scalar() or 0)
+            return list((await connection.execute(text(sql))).scalars())
     finally:
         await engine.dispose()
+
+
+async def count(database_url: str, sql: str) -> int:
+    """One number from the bot's database."""
+    return int(next(iter(await column(database_url, sql)), 0) or 0)
 
 
 RETRIED = "SELECT delivery_key FROM outbox WHERE attempts > 1"
 
 
 async def keys(database_url: str, sql: str) -> set[str]:
-    """One column of strings from the bot's database, read from outside the bot."""
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            return {str(value) for value in (await connection.execute(text(sql))).scalars()}
-    finally:
-        await engine.dispose()
+    """One column of strings from the bot's database."""
+    return {str(value) for value in await column(database_url, sql)}
 
 
 async def due_now(database_url: str) -> None:

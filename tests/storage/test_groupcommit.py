@@ -143,43 +143,51 @@ async def _poll(store: Store, feed_id: int) -> list[int]:
     return [item.id for item in stored]
 
 
-async def test_concurrent_polls_on_sqlite_commit_together(tmp_path: Path) -> None:
+@pytest.fixture
+async def counted(tmp_path: Path) -> AsyncIterator[tuple[Store, list[int]]]:
+    """A SQLite store and the list its commits append to."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}")
+    commits: list[int] = []
+    event.listen(store.engine.sync_engine, "commit", lambda _conn: commits.append(1))
     try:
-        feed_ids = await _feeds(store, 20)
-        commits: list[int] = []
-        event.listen(store.engine.sync_engine, "commit", lambda _conn: commits.append(1))
-        stored = await asyncio.gather(*(_poll(store, feed_id) for feed_id in feed_ids))
-        assert [len(ids) for ids in stored] == [3] * 20
-        # Without group commit: 20 transactions, one fsync each.
-        assert 1 <= len(commits) <= 2
-        for feed_id in feed_ids:
-            info = await store.get_feed(feed_id)
-            assert (info.title, info.validators.etag) == (f"feed {feed_id}", f'"{feed_id}"')
-            assert await store.item_count(feed_id) == 3
+        yield store, commits
     finally:
         await store.close()
 
 
-async def test_polls_finishing_apart_on_sqlite_still_share_commits(tmp_path: Path) -> None:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}")
-    try:
-        feed_ids = await _feeds(store, 10)
-        commits: list[int] = []
-        event.listen(store.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+async def test_concurrent_polls_on_sqlite_commit_together(
+    counted: tuple[Store, list[int]],
+) -> None:
+    store, commits = counted
+    feed_ids = await _feeds(store, 20)
+    commits.clear()  # only the polls' commits count
+    stored = await asyncio.gather(*(_poll(store, feed_id) for feed_id in feed_ids))
+    assert [len(ids) for ids in stored] == [3] * 20
+    # Without group commit: 20 transactions, one fsync each.
+    assert 1 <= len(commits) <= 2
+    for feed_id in feed_ids:
+        info = await store.get_feed(feed_id)
+        assert (info.title, info.validators.etag) == (f"feed {feed_id}", f'"{feed_id}"')
+        assert await store.item_count(feed_id) == 3
 
-        async def not_modified(n: int, feed_id: int) -> None:
-            await asyncio.sleep(n * 0.001)  # 304s come back a millisecond or so apart
-            await store.record_poll(
-                feed_id, now=NOW, next_poll_at=NOW + timedelta(minutes=n), validators=Validators()
-            )
 
-        await asyncio.gather(*(not_modified(n, feed_id) for n, feed_id in enumerate(feed_ids)))
-        assert len(commits) <= 3  # not one per poll
-        for n, feed_id in enumerate(feed_ids):
-            assert (await store.get_feed(feed_id)).next_poll_at == NOW + timedelta(minutes=n)
-    finally:
-        await store.close()
+async def test_polls_finishing_apart_on_sqlite_still_share_commits(
+    counted: tuple[Store, list[int]],
+) -> None:
+    store, commits = counted
+    feed_ids = await _feeds(store, 10)
+    commits.clear()  # only the polls' commits count
+
+    async def not_modified(n: int, feed_id: int) -> None:
+        await asyncio.sleep(n * 0.001)  # 304s come back a millisecond or so apart
+        await store.record_poll(
+            feed_id, now=NOW, next_poll_at=NOW + timedelta(minutes=n), validators=Validators()
+        )
+
+    await asyncio.gather(*(not_modified(n, feed_id) for n, feed_id in enumerate(feed_ids)))
+    assert len(commits) <= 3  # not one per poll
+    for n, feed_id in enumerate(feed_ids):
+        assert (await store.get_feed(feed_id)).next_poll_at == NOW + timedelta(minutes=n)
 
 
 async def test_one_vanished_feed_fails_only_its_own_poll(store: Store) -> None:
