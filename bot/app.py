@@ -32,6 +32,7 @@ from bot.ops.resources import limits_from, open_store
 from bot.ops.summary import FeedHealth, cycle_summary, feed_health
 from bot.platforms.console.notifier import ConsoleNotifier
 from bot.platforms.console.sink import ConsoleSink
+from bot.platforms.console.terminal import Terminal
 from bot.settings import Settings
 from bot.storage.newsdesk import Repositories
 from bot.storage.store import DuplicateFeed, Store
@@ -391,9 +392,10 @@ async def build_app(
 
             desk = Desk(repositories, store, add_feed, clock=clock, wake=wake)
             chosen: list[Notifier] = list(notifiers)
+            output = Terminal(console)
             terminal = not settings.chat_configured
             if terminal:
-                chosen.append(ConsoleNotifier(console))
+                chosen.append(ConsoleNotifier(output))
             # A platform's library (~13 MB for discord.py and slack-bolt) loads only with its token.
             if settings.discord.token is not None:
                 from bot.platforms.discord.bot import NewsBot  # noqa: PLC0415
@@ -421,7 +423,7 @@ async def build_app(
                 clock=clock,
                 policy=OutboxPolicy(pace={"slack": timedelta(seconds=1)}),
             )
-            item_sink = ConsoleSink(console, show_all=settings.console.show_all)
+            item_sink = ConsoleSink(output, show_all=settings.console.show_all)
             stories = StorySink(
                 repositories.stories, clock=clock, route=delivery.route, operator=item_sink
             )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -77,6 +79,32 @@ class RecordingSink:
 
     async def feed_disabled(self, feed: FeedInfo) -> None:
         self.disabled.append(feed)
+
+
+@dataclass
+class RecordingPrinter(RecordingSink):
+    """An ItemPrinter like the terminal's: inside ``holding`` what it publishes is kept until
+    the caller lets it out."""
+
+    _waiting: ContextVar[list[NewItem] | None] = field(
+        default_factory=lambda: ContextVar("waiting", default=None)
+    )
+
+    async def publish(self, items: Sequence[NewItem]) -> None:
+        waiting = self._waiting.get()
+        if waiting is None:
+            self.published.extend(items)
+        else:
+            waiting.extend(items)
+
+    @contextmanager
+    def holding(self) -> Iterator[Callable[[], None]]:
+        waiting: list[NewItem] = []
+        token = self._waiting.set(waiting)
+        try:
+            yield lambda: self.published.extend(waiting)
+        finally:
+            self._waiting.reset(token)
 
 
 class FakeClock:

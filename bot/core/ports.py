@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -55,6 +56,23 @@ class Sink(Protocol):
     async def feed_disabled(self, feed: FeedInfo) -> None: ...
 
 
+class HeldOutput(Protocol):
+    """Output that cannot be read back (the terminal), whose writes can be held.
+
+    Inside ``holding()`` the current task's writes are kept, not written; the callable it
+    yields writes them all at once. The caller runs that callable at the instant the
+    matching record commits (``bot.storage.db.commit_then_write``), so nothing slow (no
+    rendering, no event-loop turn) sits between the two and a kill can neither lose nor
+    repeat the output.
+    """
+
+    def holding(self) -> AbstractContextManager[Callable[[], None]]: ...
+
+
+class ItemPrinter(Sink, HeldOutput, Protocol):
+    """The terminal's printer of ordinary items (``--show-all``)."""
+
+
 class ItemAnalyzer(Protocol):
     """Judges items (summit or not, with facts) off the event loop; one JSON object per item."""
 
@@ -68,15 +86,18 @@ class Notifier(Protocol):
     (Discord's ``nonce`` and embed footer, Slack's message metadata). ``since`` is set when an
     earlier attempt may have reached the platform: the notifier then looks for its marker in
     the channel back to ``since`` and returns that message instead of posting again.
-    ``record_first`` marks output that cannot be read back (the terminal): the outbox writes
-    such a row while its record as sent commits, so a crash neither repeats nor loses it.
+    ``held_output`` is set for output that cannot be read back (the terminal): the outbox
+    holds what the notifier writes and lets it out as the row's record as sent commits, so a
+    crash neither repeats nor loses it.
     ``in_flight`` is how long after it was sent a post may still land: a row a crash left
     unanswered is looked for in the channel only after that, while later rows go ahead.
     """
 
     platform: str
-    record_first: bool
     in_flight: timedelta
+
+    @property
+    def held_output(self) -> HeldOutput | None: ...
 
     async def ready(self) -> None:
         """Return once the platform can take posts (logged in); raise DeliveryError if not."""

@@ -12,8 +12,8 @@ message id in a second one. A row attempted before (a crash or a lost answer in 
 sent with ``since``: the notifier first looks for the row's own marker in the channel back to
 when the row was queued and returns the message it finds instead of posting a second one, so
 no de-duplication window bounds the recovery. Output that cannot be read back (the terminal,
-``record_first``) is written while its record as sent commits (``committed_while_writing``):
-a crash neither repeats nor loses it.
+``held_output``) is rendered first and written as its record as sent commits
+(``commit_then_write``): a crash neither repeats nor loses it.
 """
 
 from __future__ import annotations
@@ -230,17 +230,17 @@ class Outbox:
         if loaded is None:
             await repository.finish(entry.id, "failed", "the story no longer exists")
             return "gone_story"
-        if notifier.record_first:
-            async with repository.recording_sent(entry.id, entry.key, self._clock()) as recorded:
-                if not recorded:
-                    return "skipped"
+        held = notifier.held_output
+        if held is not None:
+            with held.holding() as release:
                 try:
                     await _send(notifier, loaded, None)
                 except Exception:
                     log.exception(
                         "could not write outbox row %s to %s", entry.key, notifier.platform
                     )
-            return "sent"
+            recorded = await repository.record_sent(entry.id, entry.key, self._clock(), release)
+            return "sent" if recorded else "skipped"
         if not await repository.claim(entry.id, self._clock()):
             return "skipped"
         # Any earlier attempt may have posted: look for the row's marker since it was queued.

@@ -27,7 +27,7 @@ from bot.core.errors import (
     StorageUnavailable,
 )
 from bot.core.models import FeedInfo, NewItem
-from bot.core.ports import FeedFetcher, FeedParser, ItemAnalyzer, Sink
+from bot.core.ports import FeedFetcher, FeedParser, ItemAnalyzer, ItemPrinter, Sink
 from bot.ops import metrics
 from bot.storage.store import DEFAULT_LEASE, Store
 
@@ -100,7 +100,7 @@ class Poller:
         policy: PollPolicy,
         *,
         analyzer: ItemAnalyzer | None = None,
-        announced: Sink | None = None,
+        announced: ItemPrinter | None = None,
         concurrency: int = 50,
         clock: Clock = utcnow,
     ) -> None:
@@ -190,9 +190,8 @@ class Poller:
         """Hand analysed items to the sink, then record each as announced as it is printed.
 
         The sink files stories idempotently, so a crash before the record repeats nothing.
-        ``announced`` (the terminal's item printer) prints each item right after its own
-        record commits: a kill never prints an item twice and can only fall between one
-        commit and its write, never lose the rest of a batch.
+        ``announced`` (the terminal's item printer) renders each item first and writes it as
+        its own record commits: a kill never prints an item twice nor loses one.
         """
         ready = [item for item in items if self._analyzer is None or item.analysis is not None]
         if not ready:
@@ -200,11 +199,13 @@ class Poller:
         async with self._announce_lock:
             await self._sink.publish(ready)
             printer = self._announced
-            batches = [[item] for item in ready] if printer is not None else [ready]
-            for batch in batches:
-                async with self._store.announcing([item.id for item in batch]):
-                    if printer is not None:
-                        await printer.publish(batch)
+            if printer is None:
+                await self._store.record_announced([item.id for item in ready])
+                return
+            for item in ready:
+                with printer.holding() as release:
+                    await printer.publish([item])
+                await self._store.record_announced([item.id], release)
 
     async def _poll(self, feed: FeedInfo) -> FeedResult:
         now = self._clock()

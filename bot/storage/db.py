@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, event, func, inspect, select, table, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import DropTable
@@ -190,27 +190,40 @@ async def migrate(engine: AsyncEngine) -> None:
     log.debug("database schema is up to date")
 
 
-@asynccontextmanager
-async def committed_while_writing(connection: AsyncConnection) -> AsyncIterator[None]:
-    """Commit the connection's transaction and run the body, which writes output nobody can
-    read back, so that a kill at any moment neither loses nor repeats that output.
+async def commit_then_write(connection: AsyncConnection, write: Callable[[], None]) -> None:
+    """Commit the connection's transaction and, at that instant, call ``write``: output nobody
+    can read back, prepared in full beforehand, so a kill at any moment neither loses nor
+    repeats it.
 
-    A PostgreSQL commit is visible to others before its answer reaches us, so a body run after
-    awaiting the answer could be lost to a kill in between, and one run before sending COMMIT
-    repeated by a kill after it. So on PostgreSQL the COMMIT goes out first and the body runs
-    while the answer travels; a commit that then fails propagates (the record stays undone and
-    the output is repeated once, never lost). SQLite commits in-process, so it commits first.
+    On SQLite the commit runs in aiosqlite's worker thread; awaiting it and then writing would
+    leave the event loop's wake-up (milliseconds on a busy machine) between the two, so the
+    write runs in that thread right after the commit returns. aiosqlite has no public way to
+    run a function there, hence its ``_execute``. A PostgreSQL commit is visible to others
+    before its answer reaches us, so writing after the answer leaves the same gap and writing
+    before sending COMMIT repeats the output on a kill: the COMMIT goes out first and the
+    write runs while the answer travels. A commit that then fails propagates (the record
+    stays undone and the output is repeated once, never lost).
     """
     if connection.dialect.name == "sqlite":
-        await connection.commit()
-        yield
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None, "an open connection has its aiosqlite connection"
+        try:
+            await driver._execute(_commit_and_write, driver._conn, write)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error) from exc
+        await connection.commit()  # SQLAlchemy's bookkeeping; SQLite has nothing left to do
         return
     commit = asyncio.ensure_future(connection.commit())
     await asyncio.sleep(0)
     try:
-        yield
+        write()
     finally:
         await commit
+
+
+def _commit_and_write(sqlite: sqlite3.Connection, write: Callable[[], None]) -> None:
+    sqlite.commit()
+    write()
 
 
 def describe_database_error(exc: BaseException) -> str:

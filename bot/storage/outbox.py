@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.stories import Destination, Digest, EventKind, Story, StoryEvent
 from bot.core.tenancy import readers_of
 from bot.delivery.records import OutboxEntry, OutboxKind, OutboxStatus, destination_key
-from bot.storage.db import committed_while_writing
+from bot.storage.db import commit_then_write
 from bot.storage.rows import (
     Readers,
     Repository,
@@ -181,16 +180,13 @@ class OutboxRepository(Repository):
             )
             return bool(getattr(result, "rowcount", 0))
 
-    @asynccontextmanager
-    async def recording_sent(
-        self, entry_id: int, message_id: str, now: datetime
-    ) -> AsyncIterator[bool]:
-        """Mark an unfinished row sent, then run the body that writes it (output that cannot
-        be read back); yields False, and the body must write nothing, if it was finished.
-
-        The body should write without awaiting; ``committed_while_writing`` orders it against
-        the commit so that a kill at any point leaves the row either to send again or written,
-        never lost and never written twice.
+    async def record_sent(
+        self, entry_id: int, message_id: str, now: datetime, write: Callable[[], None]
+    ) -> bool:
+        """Mark an unfinished row sent and, as the record commits, call ``write``: the row's
+        output, prepared beforehand, that cannot be read back (``commit_then_write``), so a
+        kill at any point leaves the row either to send again or written, never lost and
+        never written twice. False, with nothing written, when the row was finished already.
         """
         async with self.engine.connect() as connection:
             result = await connection.execute(
@@ -205,8 +201,10 @@ class OutboxRepository(Repository):
                     last_error=None,
                 )
             )
-            async with committed_while_writing(connection):
-                yield bool(getattr(result, "rowcount", 0))
+            if not getattr(result, "rowcount", 0):
+                return False
+            await commit_then_write(connection, write)
+            return True
 
     async def mark_sent(self, entry_id: int, message_id: str, now: datetime) -> None:
         """Record the platform's message id and mark the row sent."""

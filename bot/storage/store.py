@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -43,7 +43,7 @@ from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.core.tenancy import OPERATOR, sees
 from bot.settings import mask_url_password
 from bot.storage.db import (
-    committed_while_writing,
+    commit_then_write,
     create_engine,
     describe_database_error,
     is_disk_full,
@@ -688,21 +688,23 @@ class Store:
             row = await session.get(AnalysisRow, item_id)
             return None if row is None else dict(row.data)
 
-    @contextlib.asynccontextmanager
-    async def announcing(self, item_ids: Sequence[int]) -> AsyncIterator[None]:
-        """Record these items as announced, then run the body that shows them.
-
-        The body should write without awaiting anything; ``committed_while_writing`` orders
-        it against the commit so that a kill at any point leaves the items either pending
-        (the next start announces them) or shown, never lost and never shown twice.
+    async def record_announced(
+        self, item_ids: Sequence[int], write: Callable[[], None] | None = None
+    ) -> None:
+        """Record these items as announced and, as the record commits, call ``write``: their
+        output, prepared beforehand (``commit_then_write``), so that a kill at any point
+        leaves the items either pending (the next start announces them) or shown, never lost
+        and never shown twice.
         """
         async with self._failures(), self._write_lock, self.engine.connect() as conn:
             if item_ids:
                 await conn.execute(
                     update(ITEMS).where(ITEMS.c.id.in_(list(item_ids))).values(pending=False)
                 )
-            async with committed_while_writing(conn):
-                yield
+            if write is None:
+                await conn.commit()
+            else:
+                await commit_then_write(conn, write)
 
     async def item_count(self, feed_id: int | None = None) -> int:
         """How many items are stored, overall or for one feed."""

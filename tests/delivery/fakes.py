@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.core.errors import DeliveryError
+from bot.core.ports import HeldOutput
 from bot.core.stories import Destination, Digest, StoryEvent
 
 
@@ -32,7 +37,7 @@ class FakeChat:
     """A Notifier recording every request; errors are queued per channel."""
 
     platform: str = "discord"
-    record_first: bool = False
+    held: bool = False  # like the terminal: posts wait until the outbox lets them out
     in_flight: timedelta = timedelta(seconds=35)
     ready_calls: int = 0
     messages: list[Posted] = field(default_factory=list)
@@ -45,6 +50,27 @@ class FakeChat:
     hang: dict[str, float] = field(default_factory=dict)  # channel → seconds a post hangs
     gate: asyncio.Event | None = None  # when set, ready() waits for it (a login)
     sinces: list[tuple[str, datetime | None]] = field(default_factory=list)
+    _waiting: ContextVar[list[Callable[[], str]] | None] = field(
+        default_factory=lambda: ContextVar("waiting", default=None)
+    )
+
+    @property
+    def held_output(self) -> HeldOutput | None:
+        return self if self.held else None
+
+    @contextmanager
+    def holding(self) -> Iterator[Callable[[], None]]:
+        waiting: list[Callable[[], str]] = []
+        token = self._waiting.set(waiting)
+
+        def release() -> None:
+            for post in waiting:
+                post()
+
+        try:
+            yield release
+        finally:
+            self._waiting.reset(token)
 
     def channel(self, channel: str) -> list[Posted]:
         """Messages visible in one channel."""
@@ -79,6 +105,10 @@ class FakeChat:
             await asyncio.sleep(hang)
             self.requests.append((destination.channel_id, posted.key))
             raise DeliveryError("the platform did not answer in time")
+        waiting = self._waiting.get()
+        if waiting is not None:
+            waiting.append(partial(self._post, destination, posted))
+            return f"held:{posted.key}"
         return self._post(destination, posted)
 
     def _post(self, destination: Destination, posted: Posted) -> str:

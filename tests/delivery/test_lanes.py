@@ -140,7 +140,7 @@ async def test_a_row_queued_while_serving_is_sent_at_once(rig: Rig) -> None:
 
 async def test_the_terminal_records_before_it_prints(rig: Rig) -> None:
     """A crash after printing must not print again: the row is sent before the print starts."""
-    console = FakeChat(platform="discord", record_first=True)
+    console = FakeChat(platform="discord", held=True)
     console.crash_after_post = True
     await rig.subscribe("news")
     await story(rig)

@@ -13,6 +13,7 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.service import DeliveryService
 from bot.ingest.poll import Poller, PollPolicy
 from bot.platforms.console.notifier import ConsoleNotifier
+from bot.platforms.console.terminal import Terminal
 from bot.storage.store import Store
 from bot.stories.desk import Desk
 from bot.stories.sink import StorySink
@@ -44,7 +45,7 @@ def parsed(key: str, title: str, published: str) -> ParsedItem:
 async def test_poll_to_alert_update_and_terminal(store: Store) -> None:
     rig = Rig(store)
     stream = io.StringIO()
-    console = ConsoleNotifier(stream, width=80)
+    console = ConsoleNotifier(Terminal(stream), width=80)
     outbox = Outbox(rig.repos.outbox, [rig.chat, console], clock=rig.clock)
     service = DeliveryService(rig.router, rig.digests, outbox, clock=rig.clock)
     verdicts = {

@@ -11,7 +11,7 @@ import pytest
 from bot.core.models import NewItem
 from bot.ingest.poll import Poller
 from bot.storage.store import Store
-from tests.fakes import FakeClock, FakeFetcher, FakeParser, RecordingSink, items
+from tests.fakes import FakeClock, FakeFetcher, FakeParser, RecordingPrinter, RecordingSink, items
 from tests.ingest.test_poll import POLICY
 
 URL = "https://a.example/feed"
@@ -45,7 +45,7 @@ class Rig:
         self.clock = FakeClock()
         self.analyzer = Analyzer()
         self.sink = RecordingSink()
-        self.printed = RecordingSink()
+        self.printed = RecordingPrinter()
 
     def poller(self) -> Poller:
         """A poller as a (re)started process builds it."""
@@ -119,10 +119,10 @@ async def test_printing_comes_after_the_record(rig: Rig) -> None:
         raise Died
 
     poller = rig.poller()
-    rig.store.announcing = crash  # type: ignore[method-assign]
+    rig.store.record_announced = crash  # type: ignore[method-assign]
     with pytest.raises(Died):
         await poller.run_cycle()
-    del rig.store.announcing
+    del rig.store.record_announced
     assert rig.printed.published == [], "not printed before the record"
     await rig.poller().run_cycle()
     assert sorted(item.title for item in rig.printed.published) == ["a", "b"], "printed once"
@@ -130,8 +130,9 @@ async def test_printing_comes_after_the_record(rig: Rig) -> None:
     assert sorted(item.title for item in rig.printed.published) == ["a", "b"]
 
 
-async def test_a_crash_while_printing_leaves_the_rest_of_the_batch_pending(rig: Rig) -> None:
-    """Each item's record commits right before it is printed, not the whole batch at once."""
+async def test_a_crash_while_rendering_leaves_that_item_and_the_rest_pending(rig: Rig) -> None:
+    """Each item is rendered, then recorded as it is written: a crash on the second item
+    leaves the first shown and the second and third pending, to be shown by the next start."""
     await seeded(rig)
     rig.fetcher.serve(URL, items("a", "b", "c", "old"), etag='"v2"')
     publish = rig.printed.publish
@@ -146,8 +147,7 @@ async def test_a_crash_while_printing_leaves_the_rest_of_the_batch_pending(rig: 
         await rig.poller().run_cycle()
     del rig.printed.publish
     assert len(rig.printed.published) == 1
-    left = sorted(item.title for item in await rig.store.pending_items())
-    assert len(left) == 1, "only the third item was never recorded"
+    assert len(await rig.store.pending_items()) == 2, "recorded only once written"
     await rig.poller().run_cycle()
-    assert len(rig.printed.published) == 2
+    assert sorted(item.title for item in rig.printed.published) == ["a", "b", "c"]
     assert await rig.store.pending_items() == []

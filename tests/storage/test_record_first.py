@@ -1,14 +1,17 @@
-"""Output nobody can read back (the terminal) is written while PostgreSQL's COMMIT travels.
+"""Output nobody can read back (the terminal) is written at the instant its record commits.
 
 A PostgreSQL commit is visible to other sessions before its answer reaches the bot. Printing
 after the answer loses an item to a kill in that gap (the next start sees it announced);
 printing before COMMIT is sent repeats it. A deferred trigger slows each commit down by a
-second so the order can be observed from another connection.
+second so the order can be observed from another connection, asked from another thread while
+the write holds the event loop. On SQLite the write follows the commit in the driver's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import asyncpg
@@ -16,10 +19,11 @@ import pytest
 
 from bot.core.errors import StorageUnavailable
 from bot.core.models import ParsedItem
-from bot.core.stories import Destination, StoryEvent
+from bot.core.stories import Destination
 from bot.delivery.outbox import Outbox
 from bot.storage.store import Store
-from tests.delivery.fakes import FakeChat
+from bot.storage.urls import sqlite_path
+from tests.delivery.fakes import FakeChat, Posted
 from tests.delivery.rig import Rig
 from tests.stories.helpers import KIM, TRUMP, analysis
 
@@ -45,6 +49,20 @@ def dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
+def committing_now(database_url: str) -> int:
+    """How many COMMITs PostgreSQL is running, asked from another thread and loop."""
+
+    async def ask() -> int:
+        connection = await asyncpg.connect(dsn(database_url))
+        try:
+            return int(await connection.fetchval(COMMITTING))
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, ask()).result(timeout=60)
+
+
 async def one_pending(store: Store) -> int:
     feed = await store.add_feed("https://a.example/feed", NOW)
     await store.store_items(feed.id, [], NOW, announce_first=0)
@@ -62,14 +80,13 @@ async def postgres(store: Store, database_url: str) -> asyncpg.Connection:
     await watcher.close()
 
 
-async def test_the_body_runs_while_the_commit_is_in_flight(
-    store: Store, postgres: asyncpg.Connection
+async def test_the_write_runs_while_the_commit_is_in_flight(
+    store: Store, postgres: asyncpg.Connection, database_url: str
 ) -> None:
     item_id = await one_pending(store)
     await postgres.execute(SLOW_COMMIT)
     seen: list[int] = []
-    async with store.announcing([item_id]):
-        seen.append(await asyncio.wait_for(postgres.fetchval(COMMITTING), timeout=30))
+    await store.record_announced([item_id], lambda: seen.append(committing_now(database_url)))
     assert seen == [1], "the output was written before COMMIT was sent or after its answer"
     assert await store.pending_items() == []
 
@@ -80,29 +97,48 @@ async def test_a_commit_that_fails_after_the_output_leaves_the_item_pending(
     item_id = await one_pending(store)
     await postgres.execute(FAILING_COMMIT)
     with pytest.raises(StorageUnavailable):
-        async with store.announcing([item_id]):
-            pass
+        await store.record_announced([item_id], lambda: None)
     assert [item.id for item in await store.pending_items()] == [item_id]
 
 
-async def test_the_terminal_outbox_writes_while_the_commit_is_in_flight(
-    store: Store, postgres: asyncpg.Connection
-) -> None:
+async def test_sqlite_writes_once_the_record_is_committed(store: Store, database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's commit runs in the driver's thread")
+    item_id = await one_pending(store)
+    path = sqlite_path(database_url)
+    assert path is not None
     seen: list[int] = []
 
-    class Watched(FakeChat):
-        async def send_alert(
-            self, destination: Destination, event: StoryEvent, key: str, since: object = None
-        ) -> str:
-            seen.append(await asyncio.wait_for(postgres.fetchval(COMMITTING), timeout=30))
-            return await super().send_alert(destination, event, key)
+    def write() -> None:
+        with sqlite3.connect(path) as other:
+            seen.extend(row[0] for row in other.execute("SELECT pending FROM items"))
 
+    await store.record_announced([item_id], write)
+    assert seen == [0], "the output was written before the record committed"
+
+
+class Watched(FakeChat):
+    """A held platform that asks PostgreSQL, as each post goes out, whether COMMIT is running."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(platform="discord", held=True)
+        self.database_url = database_url
+        self.seen: list[int] = []
+
+    def _post(self, destination: Destination, posted: Posted) -> str:
+        self.seen.append(committing_now(self.database_url))
+        return super()._post(destination, posted)
+
+
+async def test_the_terminal_outbox_writes_while_the_commit_is_in_flight(
+    store: Store, postgres: asyncpg.Connection, database_url: str
+) -> None:
     rig = Rig(store)
     await rig.subscribe("news")
     hanoi = analysis(TRUMP, KIM, city="Hanoi", country="Vietnam", start="2019-02-27")
     await rig.publish(await rig.room.item("a.example", "Trump, Kim", hanoi, rig.clock()))
     await postgres.execute(SLOW_COMMIT)
-    console = Watched(platform="discord", record_first=True)
+    console = Watched(database_url)
     await Outbox(rig.repos.outbox, [console], clock=rig.clock).deliver_due()
-    assert seen == [1], "the alert was written before COMMIT was sent or after its answer"
+    assert console.seen == [1], "the alert was written before COMMIT was sent or after its answer"
     assert [row.status for row in await rig.rows("news")] == ["sent"]

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from datetime import datetime, timedelta
-from typing import TextIO
 
 from bot.core.stories import Destination, Digest, Story, StoryEvent
-from bot.platforms.console.sink import clean, write_block
+from bot.platforms.console.terminal import Terminal, clean
 from bot.stories.digest import digest_lines
 
 
 class ConsoleNotifier:
-    """Prints each alert or digest; ``record_first``: the outbox prints it while its record
-    as sent commits, so a crash never prints a row twice nor loses it (a terminal cannot be
-    read back to check).
+    """Prints each alert or digest; a terminal cannot be read back to check what it printed,
+    so the outbox holds each row's output (``held_output``) and lets it out as the row's
+    record as sent commits: a crash never prints a row twice nor loses it.
     """
 
     platform = "console"
-    record_first = True
     in_flight = timedelta(0)  # a row is never left in ``sending``
 
-    def __init__(self, stream: TextIO | None = None, width: int = 100) -> None:
-        self._stream = stream if stream is not None else sys.stdout
+    def __init__(self, terminal: Terminal | None = None, width: int = 100) -> None:
+        self._terminal = terminal if terminal is not None else Terminal()
+        self.held_output = self._terminal
         self._width = width
 
     async def ready(self) -> None:
@@ -80,4 +78,4 @@ class ConsoleNotifier:
         return header + "─" * max(self._width - len(header), 3)
 
     def _write(self, lines: list[str]) -> None:
-        write_block(self._stream, "\n".join(lines) + "\n\n")
+        self._terminal.write("\n".join(lines) + "\n\n")

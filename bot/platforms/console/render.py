@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.core.models import FeedInfo
 from bot.core.stories import Digest, Story
-from bot.platforms.console.sink import clean
+from bot.platforms.console.terminal import clean
 from bot.stories.digest import digest_lines
 from bot.stories.facts import change_label, facts_line, facts_to_json, when_text, where_text
 

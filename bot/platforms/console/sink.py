@@ -2,43 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import os
-import re
 import shutil
-import sys
 import textwrap
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from bot.core.models import FeedInfo, NewItem
-
-# C0/C1 control characters (ANSI escapes included) must never reach the terminal from a feed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean(text: str) -> str:
-    """Feed text made safe to print: no control characters or escape sequences."""
-    return _CONTROL.sub("", text)
-
-
-def write_block(stream: TextIO, block: str) -> None:
-    """Write one block straight to the stream's file with one ``os.write``.
-
-    Python's buffer would hold part of a block when the process is killed; a single write
-    (atomic on a pipe up to 4 KB) leaves the block either out in full or not at all.
-    Streams without a file (tests' StringIO) get an ordinary write.
-    """
-    try:
-        descriptor = stream.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        stream.write(block)
-        stream.flush()
-        return
-    stream.flush()
-    data = memoryview(block.encode(stream.encoding or "utf-8", errors="replace"))
-    while data:
-        data = data[os.write(descriptor, data) :]
+from bot.platforms.console.terminal import Terminal, clean
 
 
 class ConsoleSink:
@@ -49,9 +19,9 @@ class ConsoleSink:
     """
 
     def __init__(
-        self, stream: TextIO | None = None, width: int | None = None, *, show_all: bool = False
+        self, terminal: Terminal | None = None, width: int | None = None, *, show_all: bool = False
     ) -> None:
-        self._stream = stream if stream is not None else sys.stdout
+        self._terminal = terminal if terminal is not None else Terminal()
         self._width = width or min(shutil.get_terminal_size((100, 20)).columns, 100)
         self._show_all = show_all
 
@@ -61,16 +31,19 @@ class ConsoleSink:
             return
         for item in items:
             if not item.is_summit:
-                write_block(self._stream, self.render(item))
+                self._terminal.write(self.render(item))
 
     async def feed_disabled(self, feed: FeedInfo) -> None:
         """Tell the operator once that a feed was switched off, and how to turn it back on."""
         reason = clean(feed.disabled_reason or "")
-        write_block(
-            self._stream,
+        self._terminal.write(
             f"! feed {feed.id} ({clean(feed.url)}) was disabled: {reason}\n"
             f"  re-enable it with: newsbot feeds enable {feed.id}\n\n",
         )
+
+    def holding(self) -> AbstractContextManager[Callable[[], None]]:
+        """Hold what ``publish`` prints until the caller lets it out (see HeldOutput)."""
+        return self._terminal.holding()
 
     def render(self, item: NewItem) -> str:
         """One block: source and time, title, link, a few lines of summary."""

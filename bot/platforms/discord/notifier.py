@@ -83,7 +83,7 @@ class DiscordNotifier:
     """Posts to Discord channels for the delivery worker; implements ``bot.core.ports.Notifier``."""
 
     platform = "discord"
-    record_first = False
+    held_output = None  # posts can be read back: the outbox looks for their markers
     in_flight = timedelta(seconds=35)  # our post timeout is 30 s
 
     def __init__(self, client: discord.Client, *, timeout: float = 30.0) -> None:

@@ -60,7 +60,7 @@ class SlackNotifier:
     """Posts to Slack channels for the delivery worker; implements ``bot.core.ports.Notifier``."""
 
     platform = "slack"
-    record_first = False
+    held_output = None  # posts can be read back: the outbox looks for their markers
     in_flight = timedelta(seconds=35)  # our post timeout is 30 s
 
     def __init__(self, client: AsyncWebClient, *, timeout: float = 30.0) -> None:

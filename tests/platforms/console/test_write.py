@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.models import NewItem
-from bot.platforms.console.sink import ConsoleSink, write_block
+from bot.platforms.console.sink import ConsoleSink
+from bot.platforms.console.terminal import Terminal
 
 WHEN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -42,7 +43,7 @@ async def test_each_block_is_one_write_and_already_out(
 
     monkeypatch.setattr(os, "write", counting)
     with path.open("w", encoding="utf-8") as stream:  # block-buffered, like a piped stdout
-        sink = ConsoleSink(stream, width=60, show_all=True)
+        sink = ConsoleSink(Terminal(stream), width=60, show_all=True)
         await sink.publish([item(1, "Council approves budget"), item(2, "Bridge reopens")])
         on_disk = path.read_text(encoding="utf-8")  # before the stream is closed or flushed
     assert len(writes) == 2
@@ -59,5 +60,5 @@ def test_a_partial_write_is_finished(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[:7]))
     path = tmp_path / "out.txt"
     with path.open("w", encoding="utf-8") as stream:
-        write_block(stream, "── a block of text longer than seven bytes\n\n")
+        Terminal(stream).write("── a block of text longer than seven bytes\n\n")
     assert path.read_text(encoding="utf-8") == "── a block of text longer than seven bytes\n\n"
