@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import ConfigError
+from bot.nlp import lexicon
 from bot.nlp.components import HEAD
 from bot.nlp.cues import Sentence
 
@@ -115,10 +116,69 @@ def persons(s: Sentence) -> int:
 
 def leaders_meeting(s: Sentence) -> bool:
     """Two leaders (or "leaders" as a group) with a meeting word in one sentence, in person."""
-    if "meeting" not in s.kinds or "phone" in s.kinds:
+    if "meeting" not in s.kinds or remote(s):
         return False
     n = titled_leaders(s)
     return "gathering" in s.kinds or n >= 2 or (n >= 1 and ("summit" in s.kinds or persons(s) >= 2))
+
+
+# Who a head of government meets at home rather than abroad; and meetings not held in person.
+DOMESTIC_PARTNERS = (
+    "congressional", "congress", "lawmakers", "senators", "governors", "mayors", "ceos",
+    "democrats", "republicans", "tribal", "business leaders", "union leaders", "labor leaders",
+    "party leaders", "faith leaders", "community leaders", "state legislators", "cabinet",
+)  # fmt: skip
+REMOTE = ("virtual", "virtually", "videoconference", "video conference", "video link", "by video")
+_HEAD_NOT_MINISTER = ("prime minister", "first minister", "chief minister", "prime ministers")
+
+
+def countries(s: Sentence) -> set[str]:
+    """Countries a sentence names (places and demonyms the gazetteer resolves)."""
+    found = set()
+    for e in s.ents:
+        if e.label_ in {"GPE", "NORP"}:
+            country = lexicon.country_of(e.text)
+            if country:
+                found.add(country)
+    return found
+
+
+def head_people(sents: Sequence[Sentence]) -> set[str]:
+    """Distinct people named with a head-of-state or -government title (by surname)."""
+    return {
+        e.text.split()[-1].replace("’s", "").replace("'s", "").lower()
+        for s in sents
+        for e in s.ents
+        if e.label_ == "PERSON" and e._.newsbot_title_kind == HEAD and e.text.split()
+    }
+
+
+def minister_word(s: Sentence) -> bool:
+    """ "Minister(s)" not as part of a head of government's title."""
+    low = s.low
+    for title in _HEAD_NOT_MINISTER:
+        low = low.replace(f" {title} ", " ")
+    return any(f" {w} " in low for w in ("minister", "ministers", "envoy", "foreign minister"))
+
+
+def foreign_meeting(s: Sentence) -> bool:
+    """A leader meeting in a sentence that also names a country."""
+    return "meeting" in s.kinds and titled_leaders(s) >= 1 and bool(countries(s))
+
+
+def domestic_meeting(s: Sentence) -> bool:
+    """A leader meeting people of their own country's politics or business."""
+    return "meeting" in s.kinds and any(s.has(p) for p in DOMESTIC_PARTNERS)
+
+
+def remote_meeting(s: Sentence) -> bool:
+    """A meeting held by video or phone."""
+    return "meeting" in s.kinds and (any(s.has(p) for p in REMOTE) or "phone" in s.kinds)
+
+
+def remote(s: Sentence) -> bool:
+    """Spoken by phone or met by video: not in person."""
+    return "phone" in s.kinds or any(s.has(p) for p in REMOTE)
 
 
 def _first(sents: Sequence[Sentence], test: Callable[[Sentence], bool]) -> Feature:
@@ -155,7 +215,7 @@ def features(ev: Evidence) -> dict[str, Feature]:
         f[f"two_leaders_{where}"] = _first(sents, lambda s: titled_leaders(s) >= 2)
         f[f"two_people_{where}"] = _first(sents, lambda s: persons(s) >= 2)
         f[f"meeting_{where}"] = _first(sents, lambda s: "meeting" in s.kinds)
-        f[f"phone_{where}"] = _first(sents, lambda s: "phone" in s.kinds)
+        f[f"phone_{where}"] = _first(sents, remote)
         f[f"ministers_{where}"] = _first(sents, lambda s: "ministers_word" in s.kinds)
     for name, pattern in PATTERNS.items():
         says = _matches(pattern)
@@ -187,12 +247,32 @@ def features(ev: Evidence) -> dict[str, Feature]:
     )
     f["long_story"] = Feature(min(1.0, math.log1p(len(body)) / math.log(60)))
     f["dated"] = Feature(float(ev.published is not None))
+    _partners(f, ev, head, body)
     return f
+
+
+def _partners(
+    f: dict[str, Feature], ev: Evidence, head: list[Sentence], body: list[Sentence]
+) -> None:
+    """Whom the leader meets, and how: abroad or at home, in person or by video, heads or not."""
+    for where, sents in (("head", head), ("body", body)):
+        f[f"leaders_meet_{where}_any"] = _first(sents, leaders_meeting)
+        f[f"foreign_meeting_{where}"] = _first(sents, foreign_meeting)
+        f[f"two_countries_{where}"] = _first(
+            sents, lambda s: "meeting" in s.kinds and len(countries(s)) >= 2
+        )
+        f[f"domestic_meeting_{where}"] = _first(sents, domestic_meeting)
+        f[f"remote_meeting_{where}"] = _first(sents, remote_meeting)
+        f[f"minister_only_{where}"] = _first(sents, minister_word)
+    n = len(head_people(ev.all))
+    f["head_people_2"] = Feature(float(n >= 2))
+    f["head_people_3"] = Feature(float(n >= 3))
+    f["head_people_head_2"] = Feature(float(len(head_people(head)) >= 2))
 
 
 @dataclass(frozen=True)
 class SummitModel:
-    """Standardised logistic regression over ``features``, with its decision threshold."""
+    """Logistic regression over centred ``features``, with its decision threshold."""
 
     names: tuple[str, ...]
     mean: tuple[float, ...]
@@ -323,6 +403,16 @@ _SAYS: dict[str, str] = {
     "timeline": "the story is a chronology",
     "no_leader_anywhere": "no head of state or government is named with a title",
     "absent": "a leader stays away",
+    "foreign_meeting_head": "a leader meets abroad or a foreign guest",
+    "foreign_meeting_body": "a leader meets abroad or a foreign guest",
+    "two_countries_head": "the meeting names two countries",
+    "head_people_2": "two heads of state or government are named",
+    "head_people_head_2": "the lead names two heads of state or government",
+    "domestic_meeting_head": "the leader meets people at home",
+    "domestic_meeting_body": "the leader meets people at home",
+    "remote_meeting_head": "the meeting is by video or phone",
+    "remote_meeting_body": "the meeting is by video or phone",
+    "minister_only_head": "the lead speaks of ministers",
 }
 
 

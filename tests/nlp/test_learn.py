@@ -126,3 +126,10 @@ def test_newsbot_train_explains_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["train", str(tmp_path / "nope.jsonl"), "--no-cache"])
     assert result.exit_code != 0
     assert "not found" in result.output
+
+
+def test_features_are_centred_not_scaled(parsed: list[learn.Parsed]) -> None:
+    # A feature seen in a few training rows must not weigh more on new data for being rare.
+    model = learn.SummitModel.from_json(learn.train_summit(labelled(), parsed, seed=5))
+    assert set(model.scale) == {1.0}
+    assert model.meta["C"] in learn._C_GRID

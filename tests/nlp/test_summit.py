@@ -101,3 +101,37 @@ def test_the_shipped_model_reads_features_the_code_computes() -> None:
     assert set(model.names) == set(found(HANOI_TITLE, HANOI_BODY))
     assert 0.0 < model.threshold < 1.0
     assert model.meta["trained_on"] > 100
+
+
+READOUT_TITLE = "Readout of President Biden's Meeting with Prime Minister Shmyhal of Ukraine"
+READOUT_BODY = "President Biden met with Prime Minister Denys Shmyhal of Ukraine at the White House."
+VIRTUAL_TITLE = "Readout of President Biden's Virtual Meeting with Prime Minister Kishida of Japan"
+VIRTUAL_BODY = "President Biden met virtually today with Prime Minister Kishida of Japan."
+DOMESTIC_TITLE = "Trump to meet congressional leaders on spending"
+DOMESTIC_BODY = "President Donald Trump will meet congressional leaders at the White House on Thursday."
+
+
+def test_a_foreign_guest_is_told_from_a_meeting_at_home() -> None:
+    abroad = found(READOUT_TITLE, READOUT_BODY)
+    assert abroad["foreign_meeting_head"] == 1.0
+    assert abroad["head_people_2"] == 1.0
+    assert abroad["domestic_meeting_head"] == 0.0
+    home = found(DOMESTIC_TITLE, DOMESTIC_BODY)
+    assert home["domestic_meeting_head"] == 1.0
+    assert home["foreign_meeting_head"] == 0.0
+    assert home["head_people_2"] == 0.0
+
+
+def test_a_video_meeting_is_not_leaders_meeting_in_person() -> None:
+    f = found(VIRTUAL_TITLE, VIRTUAL_BODY)
+    assert f["remote_meeting_head"] == 1.0
+    assert f["phone_lede"] == 1.0  # video counts with the phone: not in person
+    assert f["leaders_meet_lede"] == 0.0
+    assert found(READOUT_TITLE, READOUT_BODY)["leaders_meet_lede"] == 1.0
+
+
+def test_a_prime_minister_is_not_a_minister() -> None:
+    assert found(READOUT_TITLE, READOUT_BODY)["minister_only_head"] == 0.0
+    assert found("Foreign ministers meet in Paris", "The ministers met on Monday.")[
+        "minister_only_head"
+    ] == 1.0
