@@ -104,11 +104,15 @@ def test_the_shipped_model_reads_features_the_code_computes() -> None:
 
 
 READOUT_TITLE = "Readout of President Biden's Meeting with Prime Minister Shmyhal of Ukraine"
-READOUT_BODY = "President Biden met with Prime Minister Denys Shmyhal of Ukraine at the White House."
+READOUT_BODY = (
+    "President Biden met with Prime Minister Denys Shmyhal of Ukraine at the White House."
+)
 VIRTUAL_TITLE = "Readout of President Biden's Virtual Meeting with Prime Minister Kishida of Japan"
 VIRTUAL_BODY = "President Biden met virtually today with Prime Minister Kishida of Japan."
 DOMESTIC_TITLE = "Trump to meet congressional leaders on spending"
-DOMESTIC_BODY = "President Donald Trump will meet congressional leaders at the White House on Thursday."
+DOMESTIC_BODY = (
+    "President Donald Trump will meet congressional leaders at the White House on Thursday."
+)
 
 
 def test_a_foreign_guest_is_told_from_a_meeting_at_home() -> None:
@@ -132,6 +136,5 @@ def test_a_video_meeting_is_not_leaders_meeting_in_person() -> None:
 
 def test_a_prime_minister_is_not_a_minister() -> None:
     assert found(READOUT_TITLE, READOUT_BODY)["minister_only_head"] == 0.0
-    assert found("Foreign ministers meet in Paris", "The ministers met on Monday.")[
-        "minister_only_head"
-    ] == 1.0
+    ministers = found("Foreign ministers meet in Paris", "The ministers met on Monday.")
+    assert ministers["minister_only_head"] == 1.0

@@ -23,11 +23,12 @@ SCENARIOS = {
 }
 
 
-# The learned summit model (issue 9) reads Wikinews' "World leaders call to address Amazon
-# rainforest fires at G7" as a phone call, so that report of Biarritz is not filed: a known
-# miss, kept visible (strict: the mark fails once the extractor files it again).
+# The learned summit model (issue 9, refit in 16d298b) scores CNN's opinion preview of Hanoi
+# ("Trump and Kim: an opportunity for peace or high-stakes ego trip?") 0.38, under its 0.425
+# threshold, so that report is not filed: a known miss, kept visible (strict: the mark fails
+# once the extractor files it again). The model before it missed Wikinews' Biarritz report.
 EXTRACTOR_MISSES = {
-    "biarritz": "the learned summit model does not file Wikinews' 24 Aug 2019 G7 report"
+    "hanoi": "the learned summit model does not file CNN's 26 Feb 2019 opinion preview of Hanoi"
 }
 
 
