@@ -61,7 +61,7 @@ class HeldOutput(Protocol):
 
     Inside ``holding()`` the current task's writes are kept, not written; the callable it
     yields writes them all at once. The caller runs that callable at the instant the
-    matching record commits (``bot.storage.db.commit_then_write``), so nothing slow (no
+    matching record commits (``bot.storage.db.record_then_write``), so nothing slow (no
     rendering, no event-loop turn) sits between the two and a kill can neither lose nor
     repeat the output.
     """

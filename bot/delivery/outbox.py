@@ -13,7 +13,7 @@ sent with ``since``: the notifier first looks for the row's own marker in the ch
 when the row was queued and returns the message it finds instead of posting a second one, so
 no de-duplication window bounds the recovery. Output that cannot be read back (the terminal,
 ``held_output``) is rendered first and written as its record as sent commits
-(``commit_then_write``): a crash neither repeats nor loses it.
+(``record_then_write``): a crash neither repeats nor loses it.
 """
 
 from __future__ import annotations

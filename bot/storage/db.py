@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import MetaData, Table, event, func, inspect, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import DropTable
+from sqlalchemy.sql import Executable
 
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.storage.direct import MIGRATIONS, schema_heads
@@ -190,35 +191,53 @@ async def migrate(engine: AsyncEngine) -> None:
     log.debug("database schema is up to date")
 
 
-async def commit_then_write(connection: AsyncConnection, write: Callable[[], None]) -> None:
-    """Commit the connection's transaction and, at that instant, call ``write``: output nobody
-    can read back, prepared in full beforehand, so a kill at any moment neither loses nor
-    repeats it.
+async def record_then_write(
+    engine: AsyncEngine, statement: Executable, write: Callable[[], None]
+) -> bool:
+    """Run ``statement``, an UPDATE recording output as shown, and call ``write`` at the instant
+    it commits: output nobody can read back, prepared in full beforehand, so a kill at any
+    moment neither loses nor repeats it. False, with nothing written, when no row changed.
 
     On SQLite the commit runs in aiosqlite's worker thread; awaiting it and then writing would
     leave the event loop's wake-up (milliseconds on a busy machine) between the two, so the
-    write runs in that thread right after the commit returns. aiosqlite has no public way to
-    run a function there, hence its ``_execute``. A PostgreSQL commit is visible to others
-    before its answer reaches us, so writing after the answer leaves the same gap and writing
-    before sending COMMIT repeats the output on a kill: the COMMIT goes out first and the
-    write runs while the answer travels. A commit that then fails propagates (the record
-    stays undone and the output is repeated once, never lost).
+    write runs in that thread right after the commit returns (aiosqlite has no public way to
+    run a function there, hence its ``_execute``). That commit skips the fsync: the record is
+    visible to the next start once written to the WAL, and a kill during an fsync would land
+    after the commit and before the write. The next ordinary commit (every poll makes one)
+    syncs it; a power loss before then shows the output again, never loses it.
+
+    A PostgreSQL commit is visible to others before its answer reaches us, so writing after
+    the answer leaves the same gap and writing before sending COMMIT repeats the output on a
+    kill: the COMMIT goes out first and the write runs while the answer travels. A commit that
+    then fails propagates (the record stays undone and the output is repeated once).
     """
-    if connection.dialect.name == "sqlite":
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None, "an open connection has its aiosqlite connection"
+    async with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            result = await connection.execute(statement)
+            if not getattr(result, "rowcount", 0):
+                return False
+            commit = asyncio.ensure_future(connection.commit())
+            await asyncio.sleep(0)
+            try:
+                write()
+            finally:
+                await commit
+            return True
+        await connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
         try:
-            await driver._execute(_commit_and_write, driver._conn, write)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error) from exc
-        await connection.commit()  # SQLAlchemy's bookkeeping; SQLite has nothing left to do
-        return
-    commit = asyncio.ensure_future(connection.commit())
-    await asyncio.sleep(0)
-    try:
-        write()
-    finally:
-        await commit
+            result = await connection.execute(statement)
+            if not getattr(result, "rowcount", 0):
+                return False
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None, "an open connection has its aiosqlite connection"
+            try:
+                await driver._execute(_commit_and_write, driver._conn, write)
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error) from exc
+            return True
+        finally:
+            await connection.rollback()  # ends SQLAlchemy's transaction; nothing left to undo
+            await connection.exec_driver_sql("PRAGMA synchronous=FULL")
 
 
 def _commit_and_write(sqlite: sqlite3.Connection, write: Callable[[], None]) -> None:

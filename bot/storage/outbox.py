@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.stories import Destination, Digest, EventKind, Story, StoryEvent
 from bot.core.tenancy import readers_of
 from bot.delivery.records import OutboxEntry, OutboxKind, OutboxStatus, destination_key
-from bot.storage.db import commit_then_write
+from bot.storage.db import record_then_write
 from bot.storage.rows import (
     Readers,
     Repository,
@@ -184,27 +184,24 @@ class OutboxRepository(Repository):
         self, entry_id: int, message_id: str, now: datetime, write: Callable[[], None]
     ) -> bool:
         """Mark an unfinished row sent and, as the record commits, call ``write``: the row's
-        output, prepared beforehand, that cannot be read back (``commit_then_write``), so a
+        output, prepared beforehand, that cannot be read back (``record_then_write``), so a
         kill at any point leaves the row either to send again or written, never lost and
         never written twice. False, with nothing written, when the row was finished already.
         """
-        async with self.engine.connect() as connection:
-            result = await connection.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
-                .values(
-                    status="sent",
-                    attempts=OutboxRow.attempts + 1,
-                    claimed_at=now,
-                    message_id=message_id[:200],
-                    sent_at=now,
-                    last_error=None,
-                )
-            )
-            if not getattr(result, "rowcount", 0):
-                return False
-            await commit_then_write(connection, write)
-            return True
+        return await record_then_write(
+            self.engine,
+            update(OutboxRow)
+            .where(OutboxRow.id == entry_id, OutboxRow.status.in_(UNFINISHED))
+            .values(
+                status="sent",
+                attempts=OutboxRow.attempts + 1,
+                claimed_at=now,
+                message_id=message_id[:200],
+                sent_at=now,
+                last_error=None,
+            ),
+            write,
+        )
 
     async def mark_sent(self, entry_id: int, message_id: str, now: datetime) -> None:
         """Record the platform's message id and mark the row sent."""

@@ -43,11 +43,11 @@ from bot.core.models import FeedInfo, NewItem, ParsedItem, Validators
 from bot.core.tenancy import OPERATOR, sees
 from bot.settings import mask_url_password
 from bot.storage.db import (
-    commit_then_write,
     create_engine,
     describe_database_error,
     is_disk_full,
     migrate,
+    record_then_write,
     storage_problem,
 )
 from bot.storage.direct import FEEDS_QUERY, OWNERS_QUERY, feed_infos
@@ -692,19 +692,19 @@ class Store:
         self, item_ids: Sequence[int], write: Callable[[], None] | None = None
     ) -> None:
         """Record these items as announced and, as the record commits, call ``write``: their
-        output, prepared beforehand (``commit_then_write``), so that a kill at any point
+        output, prepared beforehand (``record_then_write``), so that a kill at any point
         leaves the items either pending (the next start announces them) or shown, never lost
-        and never shown twice.
+        and never shown twice. Items announced already are not written again.
         """
-        async with self._failures(), self._write_lock, self.engine.connect() as conn:
-            if item_ids:
-                await conn.execute(
-                    update(ITEMS).where(ITEMS.c.id.in_(list(item_ids))).values(pending=False)
-                )
-            if write is None:
-                await conn.commit()
-            else:
-                await commit_then_write(conn, write)
+        if not item_ids:
+            return
+        statement = update(ITEMS).where(ITEMS.c.id.in_(list(item_ids)), ITEMS.c.pending)
+        async with self._failures(), self._write_lock:
+            if write is not None:
+                await record_then_write(self.engine, statement.values(pending=False), write)
+                return
+            async with self.engine.begin() as conn:
+                await conn.execute(statement.values(pending=False))
 
     async def item_count(self, feed_id: int | None = None) -> int:
         """How many items are stored, overall or for one feed."""
